@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine with only Python:
+#   make demo   — run the main example (offscreen when there is no display)
+#   make test   — ruff, mypy --strict and the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+QT_API ?= pyqt6
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(QT_API)
+
+ifeq ($(QT_API),pyside6)
+EXTRAS := pyside6,test
+else
+EXTRAS := qt,test
+endif
+
+.PHONY: demo test lint typecheck pytest venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests examples benchmarks
+	$(PY) -m ruff format --check src tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+pytest: $(STAMP)
+	QT_API=$(QT_API) $(PY) -m pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .venv-* build dist .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""threadworker: asyncio-native thread workers with the superqt/napari API.
+
+Run blocking functions and generators in threads without freezing an event
+loop or a Qt GUI. Every signal is both a callback hook and an awaitable::
+
+    @thread_worker
+    def average(n):
+        ...
+        yield partial
+        return total
+
+    async for partial in average(1024): ...
+"""
+
+from __future__ import annotations
+
+from ._current import current_worker as current_worker
+from ._exceptions import WorkerAborted as WorkerAborted
+from ._exceptions import WorkerFinishedError as WorkerFinishedError
+from ._factory import as_generator_function as as_generator_function
+from ._factory import create_worker as create_worker
+from ._factory import thread_worker as thread_worker
+from ._generator_worker import GeneratorWorker as GeneratorWorker
+from ._latch import Latch as Latch
+from ._scope import configure as configure
+from ._signal import Signal as Signal
+from ._signal import SignalInstance as SignalInstance
+from ._worker import FunctionWorker as FunctionWorker
+from ._worker import WorkerBase as WorkerBase
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "FunctionWorker",
+    "GeneratorWorker",
+    "Latch",
+    "Signal",
+    "SignalInstance",
+    "WorkerAborted",
+    "WorkerBase",
+    "WorkerFinishedError",
+    "as_generator_function",
+    "configure",
+    "create_worker",
+    "current_worker",
+    "thread_worker",
+)

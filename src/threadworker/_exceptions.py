@@ -1,0 +1,24 @@
+"""Exceptions raised by threadworker."""
+
+from __future__ import annotations
+
+__all__ = ["WorkerAborted", "WorkerFinishedError"]
+
+
+class WorkerAborted(Exception):
+    """The worker was quit before it produced a return value.
+
+    Raised by ``await worker``, ``await worker.returned`` and by control
+    awaitables of a worker that was asked to :meth:`~WorkerBase.quit`.
+    ``async for value in worker`` ends quietly instead of raising it.
+    """
+
+
+class WorkerFinishedError(RuntimeError):
+    """The worker has finished, so what was awaited can never happen.
+
+    Raised when awaiting a signal that can no longer be emitted (for example
+    ``errored`` of a worker that returned), or by the awaitable of a
+    :meth:`~GeneratorWorker.send`, :meth:`~GeneratorWorker.pause` or
+    :meth:`~GeneratorWorker.resume` that the worker ended before honouring.
+    """

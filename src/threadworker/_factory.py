@@ -1,0 +1,262 @@
+"""Making workers: ``create_worker``, ``@thread_worker``, ``as_generator_function``."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
+
+from ._generator_worker import GeneratorWorker
+from ._worker import FunctionWorker, WorkerBase, _check_callable
+
+__all__ = ["as_generator_function", "create_worker", "thread_worker"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Y = TypeVar("Y")
+S = TypeVar("S")
+
+#: ``{"returned": show}`` or ``{"yielded": [draw, log]}``.
+ConnectSpec = Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]]
+
+
+@overload
+def create_worker(
+    func: Callable[..., Generator[Y, S, R]],
+    *args: Any,
+    _start_thread: bool | None = None,
+    _connect: ConnectSpec | None = None,
+    _worker_class: type[WorkerBase[Any]] | None = None,
+    _ignore_errors: bool = False,
+    **kwargs: Any,
+) -> GeneratorWorker[Y, S, R]: ...
+@overload
+def create_worker(
+    func: Callable[..., R],
+    *args: Any,
+    _start_thread: bool | None = None,
+    _connect: ConnectSpec | None = None,
+    _worker_class: type[WorkerBase[Any]] | None = None,
+    _ignore_errors: bool = False,
+    **kwargs: Any,
+) -> FunctionWorker[R]: ...
+def create_worker(
+    func: Callable[..., Any],
+    *args: Any,
+    _start_thread: bool | None = None,
+    _connect: ConnectSpec | None = None,
+    _worker_class: type[WorkerBase[Any]] | None = None,
+    _ignore_errors: bool = False,
+    **kwargs: Any,
+) -> WorkerBase[Any]:
+    """Make a worker that runs ``func(*args, **kwargs)`` in another thread.
+
+    Picks :class:`GeneratorWorker` for generator functions and
+    :class:`FunctionWorker` otherwise.
+
+    Parameters
+    ----------
+    func : callable
+        The function (or generator function) to run.
+    *args, **kwargs
+        Passed to *func*.
+    _start_thread : bool, optional
+        Start the worker now. Default: start if *_connect* is given.
+    _connect : dict, optional
+        Signal names mapped to a callback or a list of callbacks to connect,
+        e.g. ``{"returned": show, "errored": [log, alert]}``.
+    _worker_class : type, optional
+        A :class:`WorkerBase` subclass to use instead of the automatic choice.
+    _ignore_errors : bool
+        If true, an exception nobody handles is dropped instead of being
+        reported to the loop's exception handler (or ``sys.excepthook``).
+
+    Returns
+    -------
+    WorkerBase
+        The worker; started if asked to.
+
+    Raises
+    ------
+    TypeError
+        For a bad *func*, *_connect* or *_worker_class*; the message says why.
+    """
+    if _worker_class is None:
+        _check_callable(func, "create_worker")
+        worker_class: type[WorkerBase[Any]] = (
+            GeneratorWorker if inspect.isgeneratorfunction(func) else FunctionWorker
+        )
+    elif isinstance(_worker_class, type) and issubclass(_worker_class, WorkerBase):
+        worker_class = _worker_class
+    else:
+        raise TypeError(
+            f"_worker_class must be a subclass of WorkerBase (e.g. FunctionWorker), "
+            f"not {_worker_class!r}"
+        )
+    worker = worker_class(func, *args, **kwargs)
+    worker._ignore_errors = bool(_ignore_errors)
+    if _connect is not None:
+        _connect_all(worker, _connect)
+    if _start_thread is None:
+        _start_thread = _connect is not None
+    if _start_thread:
+        worker.start()
+    return worker
+
+
+def _connect_all(worker: WorkerBase[Any], spec: object) -> None:
+    if not isinstance(spec, Mapping):
+        raise TypeError(
+            f"connect must be a dict of signal name to callback(s), e.g. "
+            f'{{"returned": show}}, not {type(spec).__name__}: {spec!r}'
+        )
+    from ._signal import SignalInstance
+
+    for name, callbacks in spec.items():
+        signal = getattr(worker, name, None) if isinstance(name, str) else None
+        if not isinstance(signal, SignalInstance):
+            valid = sorted(
+                attr for attr in dir(type(worker)) if _is_signal(getattr(type(worker), attr, None))
+            )
+            raise TypeError(
+                f"connect names {name!r}, which is not a signal of {type(worker).__name__}; "
+                f"valid names: {', '.join(valid)}"
+            )
+        if callable(callbacks):
+            callbacks = [callbacks]
+        if not isinstance(callbacks, Sequence) or isinstance(callbacks, str):
+            raise TypeError(
+                f"connect[{name!r}] must be a callable or a list of callables, not {callbacks!r}"
+            )
+        for callback in callbacks:
+            if not callable(callback):
+                raise TypeError(f"connect[{name!r}] holds {callback!r}, which is not callable")
+            signal.connect(callback)
+
+
+def _is_signal(obj: object) -> bool:
+    from ._signal import Signal
+
+    return isinstance(obj, Signal)
+
+
+class _ThreadWorkerDecorator(Protocol):
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+        self, function: Callable[P, Generator[Y, S, R]]
+    ) -> Callable[P, GeneratorWorker[Y, S, R]]: ...
+    @overload
+    def __call__(self, function: Callable[P, R]) -> Callable[P, FunctionWorker[R]]: ...
+
+
+@overload
+def thread_worker(  # type: ignore[overload-overlap]
+    function: Callable[P, Generator[Y, S, R]],
+    *,
+    start_thread: bool | None = None,
+    connect: ConnectSpec | None = None,
+    worker_class: type[WorkerBase[Any]] | None = None,
+    ignore_errors: bool = False,
+) -> Callable[P, GeneratorWorker[Y, S, R]]: ...
+@overload
+def thread_worker(
+    function: Callable[P, R],
+    *,
+    start_thread: bool | None = None,
+    connect: ConnectSpec | None = None,
+    worker_class: type[WorkerBase[Any]] | None = None,
+    ignore_errors: bool = False,
+) -> Callable[P, FunctionWorker[R]]: ...
+@overload
+def thread_worker(
+    function: None = None,
+    *,
+    start_thread: bool | None = None,
+    connect: ConnectSpec | None = None,
+    worker_class: type[WorkerBase[Any]] | None = None,
+    ignore_errors: bool = False,
+) -> _ThreadWorkerDecorator: ...
+def thread_worker(
+    function: Callable[..., Any] | None = None,
+    *,
+    start_thread: bool | None = None,
+    connect: ConnectSpec | None = None,
+    worker_class: type[WorkerBase[Any]] | None = None,
+    ignore_errors: bool = False,
+) -> Any:
+    """Make a function return a worker instead of running when called.
+
+    Use bare (``@thread_worker``) or with options
+    (``@thread_worker(connect={"returned": show})``). Calling the decorated
+    function builds a worker via :func:`create_worker`; each option can be
+    overridden per call with the underscored keyword (``_start_thread=True``,
+    ``_connect=...``, ``_worker_class=...``, ``_ignore_errors=...``).
+
+    Parameters
+    ----------
+    function : callable, optional
+        The function or generator function to decorate.
+    start_thread : bool, optional
+        Start the worker when the function is called. Default: start if
+        *connect* is given.
+    connect : dict, optional
+        Signal names mapped to callbacks, connected before starting.
+    worker_class : type, optional
+        A :class:`WorkerBase` subclass to use.
+    ignore_errors : bool
+        Drop exceptions nobody handles instead of reporting them.
+
+    Returns
+    -------
+    callable
+        The decorated function (or, without *function*, a decorator), with the
+        original name, docstring and signature.
+
+    Raises
+    ------
+    TypeError
+        If *function* is not a plain or generator function (coroutine
+        functions are rejected with the fix), or *connect* is malformed.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., WorkerBase[Any]]:
+        _check_callable(func, "@thread_worker")
+        if connect is not None:
+            _validate_connect_shape(connect)
+
+        @functools.wraps(func)
+        def make_worker(*args: Any, **kwargs: Any) -> WorkerBase[Any]:
+            kwargs.setdefault("_start_thread", start_thread)
+            kwargs.setdefault("_connect", connect)
+            kwargs.setdefault("_worker_class", worker_class)
+            kwargs.setdefault("_ignore_errors", ignore_errors)
+            worker: WorkerBase[Any] = create_worker(func, *args, **kwargs)
+            return worker
+
+        return make_worker
+
+    return decorate if function is None else decorate(function)
+
+
+def _validate_connect_shape(connect: object) -> None:
+    if not isinstance(connect, Mapping):
+        raise TypeError(
+            f"connect must be a dict of signal name to callback(s), e.g. "
+            f'{{"returned": show}}, not {type(connect).__name__}: {connect!r}'
+        )
+
+
+def as_generator_function(func: Callable[P, R]) -> Callable[P, Generator[None, None, R]]:
+    """Turn a function into a generator function that returns its result.
+
+    The generator yields nothing, so the worker runs it in one step; useful to
+    give a plain function the generator worker's thread and signals.
+    """
+
+    @functools.wraps(func)
+    def genwrapper(*args: P.args, **kwargs: P.kwargs) -> Generator[None, None, R]:
+        return func(*args, **kwargs)
+        yield  # type: ignore[unreachable]  # makes this a generator function
+
+    return genwrapper

@@ -1,0 +1,279 @@
+"""Where workers live: one scope per home (an asyncio loop or a Qt app).
+
+A scope owns the function-worker pool and the set of running workers (which
+keeps a started worker alive while nobody else holds it). It ends with its
+home: when the loop closes, when the QApplication quits, or at interpreter
+exit, it asks every running worker to quit, waits a bounded time, and warns
+about any it had to abandon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._current import current_worker_var
+from ._dispatch import AsyncioDispatcher, Dispatcher
+from ._pool import ThreadPool
+
+if TYPE_CHECKING:
+    from ._worker import WorkerBase
+
+__all__ = ["WorkerScope", "configure", "current_scope", "scopes_on_this_thread"]
+
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+QT_BINDINGS = ("PyQt6", "PySide6", "PyQt5", "PySide2")
+
+# Homes (loops, QApplications) to their scope. Weak keys: a scope never
+# outlives its home, and nothing here is shared between homes.
+_scopes: weakref.WeakKeyDictionary[object, WorkerScope] = weakref.WeakKeyDictionary()
+_scopes_lock = threading.Lock()
+
+
+class WorkerScope:
+    """The workers, pool and shutdown of one home."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.max_threads = min(32, (os.cpu_count() or 1) + 4)
+        self.shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT
+        self.closed = False
+        self._pool: ThreadPool | None = None
+        self._active: set[WorkerBase[Any]] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def pool(self) -> ThreadPool:
+        """The pool function workers run on, made on first use."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPool(self.max_threads)
+            return self._pool
+
+    def add(self, worker: WorkerBase[Any]) -> None:
+        """Track a started worker until it finishes."""
+        with self._lock:
+            if self.closed:
+                raise RuntimeError(
+                    "cannot start a worker: its event loop or application is shutting down"
+                )
+            self._active.add(worker)
+
+    def discard(self, worker: WorkerBase[Any]) -> None:
+        """Stop tracking a finished worker."""
+        with self._lock:
+            self._active.discard(worker)
+
+    def active_workers(self) -> list[WorkerBase[Any]]:
+        """The workers started here that have not finished."""
+        with self._lock:
+            return list(self._active)
+
+    def quit_and_wait(self, timeout: float | None) -> list[WorkerBase[Any]]:
+        """Ask every worker to quit; wait up to *timeout* s for their threads.
+
+        Returns the workers whose thread is still running. Their ``finished``
+        is delivered later, on the home thread.
+        """
+        workers = self.active_workers()
+        for worker in workers:
+            worker.quit()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for worker in workers:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            worker._thread_done.wait(remaining)
+        return [w for w in workers if not w._thread_done.is_set()]
+
+    async def aclose(self) -> None:
+        """End every worker and the pool; runs on the home loop as it closes."""
+        self.closed = True
+        workers = self.active_workers()
+        for worker in workers:
+            worker.quit()
+        if workers:
+            # Awaiting ``finished`` (not a thread join) lets deliveries run.
+            waits = [asyncio.ensure_future(_await_finished(w)) for w in workers]
+            await asyncio.wait(waits, timeout=self.shutdown_timeout)
+            for task in waits:
+                task.cancel()
+        self._end(self.active_workers())
+
+    def close_blocking(self, *, deliver: bool) -> None:
+        """End every worker and the pool without a running loop.
+
+        With *deliver*, pending deliveries (``aborted``, ``finished``) run now,
+        on this thread, which must be the home thread.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        self.quit_and_wait(self.shutdown_timeout)
+        if deliver:
+            flush = getattr(self.dispatcher, "flush", None)
+            if flush is not None:
+                flush()
+        self._end([w for w in self.active_workers() if not w._thread_done.is_set()])
+
+    def _end(self, abandoned: list[WorkerBase[Any]]) -> None:
+        pool = self._pool
+        if pool is not None:
+            pool.stop(timeout=0.0 if abandoned else self.shutdown_timeout)
+        if abandoned:
+            names = ", ".join(sorted(w._signal_owner_name() for w in abandoned))
+            warnings.warn(
+                f"threadworker abandoned {len(abandoned)} worker(s) still running "
+                f"{self.shutdown_timeout:g} s after they were asked to quit: {names}. "
+                "Functions cannot be interrupted: poll current_worker().abort_requested, "
+                "or write them as generators that yield.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+
+async def _await_finished(worker: WorkerBase[Any]) -> None:
+    await worker.finished
+
+
+def current_scope() -> WorkerScope:
+    """The scope of the calling context's home, made on first use.
+
+    Raises
+    ------
+    RuntimeError
+        If the caller has no home: no running asyncio loop, not inside a
+        worker, and no QApplication.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return _scope_for(loop, _asyncio_scope)
+    parent = current_worker_var.get()
+    if parent is not None and parent._scope is not None and not parent._scope.closed:
+        return parent._scope  # started inside a worker: deliver to its home
+    qt_scope = _qt_scope()
+    if qt_scope is not None:
+        return qt_scope
+    raise RuntimeError(
+        "cannot start a worker here: there is no running asyncio event loop and no "
+        "QApplication. Start workers from a coroutine (asyncio.run / qasync.run), "
+        "or create a QApplication first; or call worker.work() to run it in this thread."
+    )
+
+
+def _scope_for(home: Any, make: Callable[[Any], WorkerScope]) -> WorkerScope:
+    with _scopes_lock:
+        scope = _scopes.get(home)
+        if scope is None or scope.closed:
+            scope = make(home)
+            _scopes[home] = scope
+        return scope
+
+
+def _asyncio_scope(loop: asyncio.AbstractEventLoop) -> WorkerScope:
+    scope = WorkerScope(AsyncioDispatcher(loop))
+    _end_with_loop(loop, scope)
+    return scope
+
+
+def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
+    """Make ``loop.close()`` end the scope's workers first.
+
+    ``asyncio.run`` only cancels tasks: an infinite generator worker would
+    otherwise outlive its loop. Wrapping ``close`` on this one instance is the
+    hook every loop (asyncio's, qasync's) goes through.
+    """
+    original_close = loop.close
+
+    def close() -> None:
+        if not scope.closed and not loop.is_closed() and not loop.is_running():
+            try:
+                loop.run_until_complete(scope.aclose())
+            finally:
+                scope.closed = True
+        original_close()
+
+    try:
+        loop.close = close  # type: ignore[method-assign]
+    except AttributeError:  # pragma: no cover - loops with slots (uvloop)
+        pass
+
+
+def _qt_scope() -> WorkerScope | None:
+    # Qt is only consulted when the application already imported it: the core
+    # never imports Qt itself.
+    if not any(f"{binding}.QtCore" in sys.modules for binding in QT_BINDINGS):
+        return None
+    from . import _qt
+
+    app = _qt.running_application()
+    if app is None:
+        return None
+    return _scope_for(app, _qt.make_app_scope)
+
+
+def scopes_on_this_thread() -> list[WorkerScope]:
+    """Every open scope whose home thread is the calling thread."""
+    with _scopes_lock:
+        scopes = list(_scopes.values())
+    return [s for s in scopes if not s.closed and s.dispatcher.in_home_thread()]
+
+
+def configure(*, max_threads: int | None = None, shutdown_timeout: float | None = None) -> None:
+    """Configure the workers of the calling context's loop or application.
+
+    Parameters
+    ----------
+    max_threads : int, optional
+        How many function workers may run at once (default
+        ``min(32, cpu_count + 4)``); more are queued. Generator workers always
+        get a thread each. Takes effect before the first function worker starts.
+    shutdown_timeout : float, optional
+        Seconds to wait, when the loop closes or the application quits, for
+        running workers to finish after being asked to quit (default 5). Those
+        still running then are abandoned with a ``RuntimeWarning`` naming them.
+
+    Raises
+    ------
+    ValueError
+        If a value is out of range.
+    RuntimeError
+        If there is no running loop or QApplication to configure.
+    """
+    scope = current_scope()
+    if max_threads is not None:
+        if max_threads < 1:
+            raise ValueError(f"max_threads must be at least 1, not {max_threads}")
+        scope.max_threads = max_threads
+        if scope._pool is not None:
+            scope._pool.max_threads = max_threads
+    if shutdown_timeout is not None:
+        if shutdown_timeout < 0:
+            raise ValueError(f"shutdown_timeout must be >= 0, not {shutdown_timeout}")
+        scope.shutdown_timeout = shutdown_timeout
+
+
+def _at_exit() -> None:
+    """Before the interpreter joins threads: end every scope still open.
+
+    ``atexit`` would be too late: it runs after non-daemon threads are joined.
+    """
+    with _scopes_lock:
+        scopes = list(_scopes.values())
+    for scope in scopes:
+        if not scope.closed:
+            scope.close_blocking(deliver=False)
+
+
+try:
+    threading._register_atexit(_at_exit)  # type: ignore[attr-defined]
+except RuntimeError:  # pragma: no cover - imported while the interpreter exits
+    pass

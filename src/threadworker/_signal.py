@@ -1,0 +1,429 @@
+"""Signals: callback hooks that are also awaitable events.
+
+A :class:`Signal` is declared once on a class, psygnal-style; reading it from
+an instance gives that instance's :class:`SignalInstance`, which is what users
+``connect`` to, ``emit``, ``await`` and ``async for`` over.
+
+Callbacks run on the owner's home thread (the event loop's, the GUI thread
+under Qt): an ``emit`` from any other thread is handed over there first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+import types
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Generator
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
+
+from ._latch import Latch
+
+if TYPE_CHECKING:
+    from typing import Self
+
+__all__ = ["Signal", "SignalInstance", "SignalOwner"]
+
+T = TypeVar("T")
+
+#: An async iterator of a signal holding this many unread values stops the
+#: worker's delivery (and so, through its bounded channel, the generator).
+ITERATOR_HIGH_WATER = 256
+
+
+class SignalOwner(Protocol):
+    """What a signal needs from the object it is declared on."""
+
+    def _post_to_home(self, fn: Callable[..., object], *args: object) -> bool:
+        """Run ``fn(*args)`` on the home thread; False when already there."""
+
+    def _report_exception(self, exc: BaseException, message: str) -> None:
+        """Report an exception nobody handled."""
+
+    def _signal_owner_name(self) -> str:
+        """Name the owner in messages, e.g. ``FunctionWorker[average]``."""
+
+    def _signal_created(self, signal: SignalInstance[Any]) -> None:
+        """Bring a newly made signal up to date (latch what already fired)."""
+
+
+class Signal(Generic[T]):
+    """Declare a signal on a class; each instance gets its own :class:`SignalInstance`.
+
+    Parameters
+    ----------
+    nargs : int
+        How many arguments ``emit`` takes: 0 (``await`` gives ``None``) or 1
+        (``await`` gives the argument).
+    once : bool
+        Whether the signal fires at most once per owner (``started``,
+        ``returned``, ``finished`` ...). A fired one-shot signal is latched:
+        awaiting it afterwards returns at once.
+    doc : str
+        Shown as the attribute's docstring.
+    """
+
+    def __init__(self, *, nargs: int = 0, once: bool = False, doc: str = "") -> None:
+        if nargs not in (0, 1):
+            raise ValueError(f"nargs must be 0 or 1, not {nargs!r}")
+        self.nargs = nargs
+        self.once = once
+        self.name = ""
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Signal[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> SignalInstance[T]: ...
+    def __get__(self, instance: object, owner: type | None = None) -> Signal[T] | SignalInstance[T]:
+        if instance is None:
+            return self
+        bound: SignalInstance[T] = SignalInstance(self, instance)  # type: ignore[arg-type]
+        # Cache on the instance: this non-data descriptor is not consulted again.
+        instance.__dict__[self.name] = bound
+        instance._signal_created(bound)  # type: ignore[attr-defined]
+        return bound
+
+
+class SignalInstance(Generic[T]):
+    """One owner's signal: connect callbacks, emit, await, iterate.
+
+    Notes
+    -----
+    Bound methods are held weakly, so connecting a widget's method does not
+    keep the widget alive; a receiver that has been deleted is skipped and
+    disconnected. Functions, lambdas and other callables are held strongly.
+    A callback that takes fewer positional arguments than the signal carries
+    gets the leading ones, as with Qt signals.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_closed",
+        "_iterators",
+        "_latch",
+        "_on_space",
+        "_owner_ref",
+        "_signal",
+        "_slots",
+        "_waiters",
+        "signal",
+    )
+
+    def __init__(self, signal: Signal[T], owner: SignalOwner) -> None:
+        self._signal = signal
+        self._owner_ref = weakref.ref(owner)
+        self._slots: list[_Slot] = []  # replaced, never mutated: emit iterates it
+        self._latch: Latch[T] | None = Latch() if signal.once else None
+        self._waiters: list[Latch[T]] = []
+        self._iterators: weakref.WeakSet[_SignalIterator[T]] = weakref.WeakSet()
+        self._closed: BaseException | None = None
+        self._on_space: Callable[[], None] | None = None
+        #: The name pytest-qt shows in its messages.
+        self.signal = f"{owner._signal_owner_name()}.{signal.name}"
+
+    # -- introspection -------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The attribute name of this signal, e.g. ``"returned"``."""
+        return self._signal.name
+
+    def __repr__(self) -> str:
+        return f"<SignalInstance {self.signal} at {id(self):#x}>"
+
+    __str__ = __repr__  # pytest-qt tells signals apart by str(): unique per instance
+
+    # -- callbacks -------------------------------------------------------------
+    def connect(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Call *callback* on the home thread at every emission.
+
+        Returns *callback*, so this works as a decorator.
+
+        Raises
+        ------
+        TypeError
+            If *callback* is not callable (and not a signal to chain into).
+        """
+        self._slots = [*self._slots, _Slot(callback, self._signal.nargs)]
+        return callback
+
+    def disconnect(self, callback: Callable[..., Any] | None = None) -> None:
+        """Disconnect *callback*, or every callback when called with none.
+
+        Raises
+        ------
+        ValueError
+            If *callback* is not connected.
+        """
+        if callback is None:
+            self._slots = []
+            return
+        for index, slot in enumerate(self._slots):
+            if slot.matches(callback):
+                self._slots = self._slots[:index] + self._slots[index + 1 :]
+                return
+        raise ValueError(f"{callback!r} is not connected to {self.signal}")
+
+    def has_receivers(self) -> bool:
+        """Return whether anything would receive the next emission."""
+        if any(slot.alive() for slot in self._slots):
+            return True
+        if self._latch is not None and self._latch.has_waiters():
+            return True
+        return any(w.has_waiters() for w in self._waiters) or len(self._iterators) > 0
+
+    # -- emission --------------------------------------------------------------
+    def emit(self, *args: Any) -> None:
+        """Emit with *args*; from another thread the emission is handed home.
+
+        Raises
+        ------
+        TypeError
+            If the number of arguments does not match the signal's.
+        """
+        if len(args) != self._signal.nargs:
+            raise TypeError(
+                f"{self.signal} is emitted with {self._signal.nargs} argument(s), not {len(args)}"
+            )
+        owner = self._owner_ref()
+        if owner is None or not owner._post_to_home(self._emit_here, args):
+            self._emit_here(args)
+
+    def _emit_here(self, args: tuple[Any, ...]) -> None:
+        """Deliver an emission; the caller is on the home thread."""
+        if self._closed is not None:
+            return
+        dead = False
+        for slot in self._slots:
+            try:
+                if not slot.call(args):
+                    dead = True
+            except Exception as exc:
+                self._report(exc, f"Exception in callback {slot!r} of {self.signal}")
+        if dead:
+            self._slots = [slot for slot in self._slots if slot.alive()]
+        payload: Any = args[0] if args else None
+        if self._latch is not None:
+            self._latch.set_result(payload)
+        elif self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for latch in waiters:
+                latch.set_result(payload)
+        for iterator in self._iterators:
+            iterator._push(payload)
+
+    def _report(self, exc: BaseException, message: str) -> None:
+        owner = self._owner_ref()
+        if owner is not None:
+            owner._report_exception(exc, message)
+        else:  # pragma: no cover - the owner holds its signals
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+
+    @property
+    def _congested(self) -> bool:
+        """Whether an async iterator has too many unread values."""
+        if not self._iterators:
+            return False
+        return any(len(it._buffer) >= ITERATOR_HIGH_WATER for it in self._iterators)
+
+    def _close(self, reason: BaseException) -> None:
+        """Mark the signal dead: fail waiters with *reason*, end iterators."""
+        if self._closed is not None:
+            return
+        self._closed = reason
+        if self._latch is not None:
+            self._latch.set_exception(reason)
+        waiters, self._waiters = self._waiters, []
+        for latch in waiters:
+            latch.set_exception(reason)
+        for iterator in self._iterators:
+            iterator._end()
+
+    # -- awaiting ----------------------------------------------------------------
+    def __await__(self) -> Generator[Any, None, T]:
+        """Wait for the next emission (or the latched one) and return its argument.
+
+        Raises
+        ------
+        WorkerFinishedError
+            If the owner finished and this signal can no longer be emitted.
+        """
+        if self._latch is not None:
+            return (yield from self._latch.__await__())
+        if self._closed is not None:
+            raise self._closed
+        latch: Latch[T] = Latch()
+        self._waiters.append(latch)
+        return (yield from latch.__await__())
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        """Iterate over emissions from now until the owner finishes."""
+        iterator: _SignalIterator[T] = _SignalIterator(self)
+        if self._closed is not None:
+            iterator._end()
+        else:
+            self._iterators.add(iterator)
+        return iterator
+
+
+_END: Any = object()
+
+
+class _SignalIterator(AsyncIterator[T]):
+    """Buffers one subscriber's emissions; ends when the signal closes."""
+
+    __slots__ = ("__weakref__", "_buffer", "_signal_ref", "_wakeup")
+
+    def __init__(self, signal: SignalInstance[T]) -> None:
+        self._buffer: deque[Any] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        # Weak, so an iterator abandoned by ``break`` is collected and dropped.
+        self._signal_ref = weakref.ref(signal)
+
+    def _push(self, value: object) -> None:
+        self._buffer.append(value)
+        self._wake()
+
+    def _end(self) -> None:
+        self._buffer.append(_END)
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._wakeup
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> T:
+        while not self._buffer:
+            self._wakeup = asyncio.get_running_loop().create_future()
+            try:
+                await self._wakeup
+            finally:
+                self._wakeup = None
+        value = self._buffer.popleft()
+        if value is _END:
+            self._buffer.appendleft(_END)
+            raise StopAsyncIteration
+        if len(self._buffer) == ITERATOR_HIGH_WATER // 2:
+            signal = self._signal_ref()
+            if signal is not None and signal._on_space is not None:
+                signal._on_space()
+        return value  # type: ignore[no-any-return]
+
+
+class _Slot:
+    """A connected callback, weak for bound methods, with its arity."""
+
+    __slots__ = ("_nargs", "_ref", "_repr", "_strong")
+
+    def __init__(self, callback: Callable[..., Any], signal_nargs: int) -> None:
+        target = _chain_target(callback)
+        if target is None:
+            raise TypeError(
+                f"connect() needs a callable (or a signal to chain into), "
+                f"not {type(callback).__name__}: {callback!r}"
+            )
+        self._repr = _describe(callback)
+        self._strong: Callable[..., Any] | None = None
+        self._ref: Callable[[], Callable[..., Any] | None] | None = None
+        weak = _weak_reference(target)
+        if weak is None:
+            self._strong = target
+        else:
+            self._ref = weak
+        self._nargs = _max_positional(target, signal_nargs)
+
+    def __repr__(self) -> str:
+        return self._repr
+
+    def target(self) -> Callable[..., Any] | None:
+        if self._strong is not None:
+            return self._strong
+        assert self._ref is not None
+        return self._ref()
+
+    def alive(self) -> bool:
+        return self.target() is not None
+
+    def matches(self, callback: Callable[..., Any]) -> bool:
+        mine = self.target()
+        theirs = _chain_target(callback)
+        return mine is not None and (mine is theirs or mine == theirs)
+
+    def call(self, args: tuple[Any, ...]) -> bool:
+        """Call the target; return False if its receiver is gone."""
+        fn = self.target()
+        if fn is None:
+            return False
+        if self._nargs < len(args):
+            args = args[: self._nargs]
+        fn(*args)
+        return True
+
+
+def _chain_target(callback: object) -> Callable[..., Any] | None:
+    """The callable to invoke: the callback, or a signal's ``emit``."""
+    emit = getattr(callback, "emit", None)
+    if callable(emit) and callable(getattr(callback, "connect", None)) and not callable(callback):
+        # A Qt bound signal or one of ours: emitting chains into it.
+        return emit  # type: ignore[no-any-return]
+    if callable(callback):
+        return callback
+    return None
+
+
+def _weak_reference(fn: Callable[..., Any]) -> Callable[[], Callable[..., Any] | None] | None:
+    """A weak reference to a bound method, or None to hold *fn* strongly."""
+    if isinstance(fn, types.MethodType):
+        try:
+            return weakref.WeakMethod(fn)
+        except TypeError:  # receiver not weak-referenceable
+            return None
+    receiver = getattr(fn, "__self__", None)
+    name = getattr(fn, "__name__", None)
+    if (
+        isinstance(fn, types.BuiltinMethodType)
+        and receiver is not None
+        and name is not None
+        and not isinstance(receiver, types.ModuleType)
+    ):
+        # A method of an extension type, e.g. a Qt widget's ``setText``.
+        try:
+            receiver_ref = weakref.ref(receiver)
+        except TypeError:
+            return None
+
+        def resolve() -> Callable[..., Any] | None:
+            obj = receiver_ref()
+            return None if obj is None else getattr(obj, name, None)
+
+        return resolve
+    return None
+
+
+def _max_positional(fn: Callable[..., Any], signal_nargs: int) -> int:
+    """How many of the signal's arguments *fn* accepts."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature: pass all
+        return signal_nargs
+    count = 0
+    for param in params:
+        if param.kind is param.VAR_POSITIONAL:
+            return signal_nargs
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return min(count, signal_nargs)
+
+
+def _describe(callback: object) -> str:
+    name = getattr(callback, "__qualname__", None) or getattr(callback, "__name__", None)
+    return name if isinstance(name, str) else repr(callback)

@@ -1,0 +1,117 @@
+"""Driving a generator under pause/resume/send/quit requests — no threads.
+
+:class:`GeneratorDriver` decides what a generator worker does next and does
+it; the worker's thread only adds locking and waiting around it. Keeping the
+decisions here makes them testable step by step, with no thread in sight.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from typing import Any, Generic, Literal, TypeVar
+
+__all__ = ["Action", "GeneratorDriver", "Outcome"]
+
+Y = TypeVar("Y")
+S = TypeVar("S")
+R = TypeVar("R")
+
+#: What the driver decided: ``("step", value, token)``, ``("pause",)``,
+#: ``("resume",)``, ``("wait",)`` (stay paused) or ``("abort",)``.
+Action = tuple[Any, ...]
+#: What a step produced: ``("yielded", value)``, ``("returned", value)``,
+#: ``("errored", exception)`` or ``("aborted", None)``.
+Outcome = tuple[Literal["yielded", "returned", "errored", "aborted"], Any]
+
+NOTHING: Any = object()  # "nothing was sent": send(None) is a real value
+
+
+class GeneratorDriver(Generic[Y, S, R]):
+    """Steps one generator, honouring the requests made to it.
+
+    Requests (``request_*``, ``queue_send``) and :meth:`next_action` must be
+    serialised by the caller; :meth:`step` and :meth:`close` run the
+    generator's own code and need no lock.
+    """
+
+    def __init__(self, generator: Generator[Y, S, R]) -> None:
+        self._generator = generator
+        self._sends: deque[tuple[S, object]] = deque()
+        self._stepped = False
+        #: The state the last request asked for (what ``is_paused`` reports).
+        self.pause_requested = False
+        #: The state the generator is in.
+        self.paused = False
+        self.abort_requested = False
+        # Requested transitions not yet made, in order: each one is made and
+        # reported even if a later one undoes it, so no confirmation is lost.
+        self._transitions: deque[Literal["pause", "resume"]] = deque()
+
+    # -- requests ----------------------------------------------------------------
+    def request_pause(self) -> bool:
+        """Pause before the next step; False if a pause is already requested."""
+        if self.pause_requested:
+            return False
+        self.pause_requested = True
+        self._transitions.append("pause")
+        return True
+
+    def request_resume(self) -> bool:
+        """Leave the paused state; False if no pause is requested."""
+        if not self.pause_requested:
+            return False
+        self.pause_requested = False
+        self._transitions.append("resume")
+        return True
+
+    def request_abort(self) -> None:
+        """Close the generator instead of taking the next step."""
+        self.abort_requested = True
+
+    def queue_send(self, value: S, token: object) -> None:
+        """Resume a later ``yield`` with *value*; *token* comes back with it."""
+        self._sends.append((value, token))
+
+    def take_unsent(self) -> list[object]:
+        """Remove and return the tokens of sends never delivered."""
+        tokens = [token for _, token in self._sends]
+        self._sends.clear()
+        return tokens
+
+    # -- decisions -----------------------------------------------------------------
+    def next_action(self) -> Action:
+        """Decide the next thing to do, updating the paused state."""
+        if self.abort_requested:
+            return ("abort",)
+        if self._transitions:
+            transition = self._transitions.popleft()
+            self.paused = transition == "pause"
+            return (transition,)
+        if self.paused:
+            return ("wait",)
+        if self._stepped and self._sends:
+            value, token = self._sends.popleft()
+            return ("step", value, token)
+        # The first step must be next(): a value sent before it waits a step.
+        return ("step", NOTHING, None)
+
+    # -- doing ------------------------------------------------------------------------
+    def step(self, value: Any = NOTHING) -> Outcome:
+        """Advance the generator to its next yield (or its end)."""
+        self._stepped = True
+        try:
+            produced = self._generator.send(None if value is NOTHING else value)  # type: ignore[arg-type]
+        except StopIteration as stop:
+            return ("returned", stop.value)
+        except BaseException as exc:
+            return ("errored", exc)
+        return ("yielded", produced)
+
+    def close(self) -> Outcome:
+        """Close the generator (its ``finally`` blocks run here)."""
+        try:
+            self._generator.close()
+        except BaseException as exc:
+            return ("errored", exc)
+        return ("aborted", None)

@@ -1,0 +1,489 @@
+"""The worker lifecycle shared by every worker, and the function worker.
+
+Signal order, for every worker::
+
+    started → (yielded | paused | resumed)* → returned | errored | aborted → finished
+
+``finished`` is emitted from a ``finally``: it always fires, exactly once,
+even when a callback raises. A worker quit before it started emits only
+``aborted`` and ``finished``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import threading
+import warnings
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+
+from ._current import current_worker_var
+from ._dispatch import Dispatcher, report_exception
+from ._exceptions import WorkerAborted, WorkerFinishedError
+from ._latch import Latch
+from ._scope import current_scope, scopes_on_this_thread
+from ._signal import Signal, SignalInstance
+from ._warnings import WarningArgs, install_warning_router
+
+if TYPE_CHECKING:
+    import asyncio
+    import concurrent.futures
+    from types import TracebackType
+    from typing import Self
+
+    from ._scope import WorkerScope
+
+__all__ = ["FunctionWorker", "WorkerBase"]
+
+R = TypeVar("R")
+
+_CREATED, _RUNNING, _FINISHED = "created", "running", "finished"
+_OUTCOMES = ("returned", "errored", "aborted")
+
+
+class WorkerBase(Generic[R]):
+    """Run a callable in another thread and report back through signals.
+
+    Every signal is a callback hook (``worker.returned.connect(show)``) and an
+    awaitable event (``value = await worker.returned``); callbacks run on the
+    thread of the loop (or Qt application) the worker was started from.
+
+    Parameters
+    ----------
+    func : callable
+        What to run.
+    *args, **kwargs
+        Passed to *func*.
+
+    Raises
+    ------
+    TypeError
+        If *func* is not callable, or is a coroutine or async generator
+        function (those already run on the event loop: await them instead).
+    """
+
+    started: Signal[None] = Signal(once=True, doc="Emitted when the work starts.")
+    finished: Signal[None] = Signal(once=True, doc="Emitted last, whatever the outcome.")
+    returned: Signal[R] = Signal(
+        nargs=1, once=True, doc="Emitted with the return value when the work returns."
+    )
+    errored: Signal[BaseException] = Signal(
+        nargs=1, once=True, doc="Emitted with the exception when the work raises."
+    )
+    aborted: Signal[None] = Signal(
+        once=True, doc="Emitted instead of ``returned`` when the worker was quit."
+    )
+    warned: Signal[WarningArgs] = Signal(
+        nargs=1,
+        doc="Emitted with ``showwarning``'s arguments for each warning the work raises.",
+    )
+
+    def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        _check_callable(func, type(self).__name__)
+        self._func = func
+        self._args = args
+        self._kwargs = kwargs
+        self._name = getattr(func, "__name__", None) or type(func).__name__
+        self._state = _CREATED
+        self._abort_requested = False
+        self._ignore_errors = False
+        self._scope: WorkerScope | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._fired: dict[str, Any] = {}  # one-shot signal name → payload
+        self._quit_latch: Latch[None] = Latch()
+        #: Set when the work's thread is done with it (set at once if never run).
+        self._thread_done = threading.Event()
+
+    # -- public state ------------------------------------------------------------
+    @property
+    def is_running(self) -> bool:
+        """Whether the worker has started and not yet finished."""
+        return self._state == _RUNNING
+
+    @property
+    def abort_requested(self) -> bool:
+        """Whether :meth:`quit` has been called; long functions can poll it."""
+        return self._abort_requested
+
+    @property
+    def signals(self) -> Self:
+        """The worker itself: ``worker.signals.returned`` is ``worker.returned``.
+
+        napari code reaches signals through this attribute.
+        """
+        return self
+
+    def __repr__(self) -> str:
+        return f"<{self._signal_owner_name()} {self._state} at {id(self):#x}>"
+
+    # -- control -------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the work in another thread.
+
+        Callbacks run on the thread of the running asyncio loop; with no loop
+        running, on the QApplication's thread; from inside another worker, on
+        that worker's home.
+
+        Raises
+        ------
+        RuntimeError
+            If the worker was already started or has finished, or if there is
+            no loop or application to deliver to.
+        """
+        if self._state != _CREATED:
+            raise RuntimeError(
+                f"{self._signal_owner_name()} was already "
+                f"{'started' if self.is_running else 'run'}; "
+                "a worker runs once: create a new one to run again"
+            )
+        scope = current_scope()
+        scope.add(self)
+        self._scope = scope
+        self._dispatcher = scope.dispatcher
+        self._state = _RUNNING
+        install_warning_router()
+        context = contextvars.copy_context()
+        context.run(current_worker_var.set, self)
+        # Posted, not emitted: callbacks connected right after start() see it.
+        self._dispatcher.post(self._fire, "started")
+        self._launch(context)
+
+    def work(self) -> R | None:
+        """Run the work synchronously in this thread, emitting signals directly.
+
+        Returns the return value, or None if the work raised (the exception
+        goes to ``errored``) or was aborted.
+
+        Raises
+        ------
+        RuntimeError
+            If the worker was already started or has finished.
+        """
+        if self._state != _CREATED:
+            raise RuntimeError(f"{self._signal_owner_name()} was already started")
+        self._state = _RUNNING
+        install_warning_router()
+        context = contextvars.copy_context()
+        context.run(current_worker_var.set, self)
+        self._fire("started")
+        self._work_here(context)
+        return self._fired.get("returned")
+
+    def quit(self) -> Latch[None]:
+        """Ask the worker to stop; returns an awaitable that completes when it finished.
+
+        A generator worker stops at its next ``yield`` (closing the generator,
+        so its ``finally`` blocks run) and emits ``aborted``. A function cannot
+        be interrupted: it runs to its end but ``returned`` is not emitted
+        (``aborted`` is); it can poll ``current_worker().abort_requested`` to
+        return early. A worker that was never started finishes at once.
+
+        Works as a Qt slot: ``button.clicked.connect(worker.quit)``. Not
+        awaiting the result is fine.
+        """
+        if self._state == _CREATED:
+            self._abort_requested = True
+            self._thread_done.set()
+            self._state = _RUNNING  # so _finish runs once
+            self._finish("aborted", None)
+        elif self._state == _RUNNING and not self._abort_requested:
+            self._abort_requested = True
+            self._request_abort()
+        return self._quit_latch
+
+    @staticmethod
+    def await_workers(msecs: int | None = None) -> None:
+        """Ask every running worker of this thread's loop/app to quit, and wait.
+
+        Waits at most *msecs* milliseconds (forever if None) for their threads
+        to end. Their ``aborted``/``finished`` are delivered by the loop later.
+        """
+        timeout = None if msecs is None else msecs / 1000
+        for scope in scopes_on_this_thread():
+            scope.quit_and_wait(timeout)
+
+    # -- the async face ---------------------------------------------------------------
+    def __await__(self) -> Generator[Any, None, R]:
+        """``await worker`` starts it if needed and returns its return value.
+
+        Raises
+        ------
+        Exception
+            The worker's own exception, if it raised.
+        WorkerAborted
+            If the worker was quit.
+        """
+        if self._state == _CREATED:
+            self.start()
+        return (yield from self.returned.__await__())
+
+    async def __aenter__(self) -> Self:
+        """Start the worker (if needed) for the ``async with`` block."""
+        if self._state == _CREATED:
+            self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Quit the worker and wait until it has finished.
+
+        Runs on normal exit, on error and on cancellation; a cancelled block
+        still waits for the worker (shielded), so no thread outlives it.
+        """
+        import asyncio
+
+        await asyncio.shield(_wait_latch(self.quit()))
+
+    # -- subclass hooks -------------------------------------------------------------------
+    def _launch(self, context: contextvars.Context) -> None:
+        raise NotImplementedError
+
+    def _work_here(self, context: contextvars.Context) -> None:
+        raise NotImplementedError
+
+    def _request_abort(self) -> None:
+        """Make the running work notice the abort request."""
+
+    def _errors_handled(self) -> bool:
+        """Whether an exception would reach someone other than the fallback."""
+        d = self.__dict__
+        return any(
+            isinstance(d.get(name), SignalInstance) and d[name].has_receivers()
+            for name in ("errored", "returned")
+        )
+
+    # -- delivery (home thread) --------------------------------------------------------------
+    def _fire(self, name: str, *args: Any) -> None:
+        """Emit signal *name*, latching one-shot ones even if nobody looked yet."""
+        signal = getattr(type(self), name)
+        if signal.once:
+            self._fired[name] = args[0] if args else None
+        instance = self.__dict__.get(name)
+        if instance is not None:
+            instance._emit_here(args)
+
+    def _finish(self, outcome: str, payload: Any) -> None:
+        """Emit the outcome, then ``finished``; runs once, on the home thread."""
+        if self._state == _FINISHED:
+            return
+        try:
+            if outcome == "errored":
+                handled = self._errors_handled()
+                self._fire("errored", payload)
+                if not handled and not self._ignore_errors:
+                    self._report_exception(
+                        payload, f"Unhandled exception in worker {self._signal_owner_name()}"
+                    )
+            elif outcome == "returned":
+                self._fire("returned", payload)
+            else:
+                self._fire("aborted")
+        finally:
+            self._state = _FINISHED
+            try:
+                self._fire("finished")
+            finally:
+                for value in list(self.__dict__.values()):
+                    if isinstance(value, SignalInstance):
+                        self._settle(value)
+                self._finished_cleanup()
+                self._quit_latch.set_result(None)
+                if self._scope is not None:
+                    self._scope.discard(self)
+
+    def _finished_cleanup(self) -> None:
+        """Fail pending control awaitables; subclasses extend."""
+
+    def _settle(self, signal: SignalInstance[Any]) -> None:
+        """Bring a signal up to date with the worker's state."""
+        name = signal.name
+        if signal._latch is not None and name in self._fired:
+            signal._latch.set_result(self._fired[name])
+        if self._state != _FINISHED:
+            return
+        outcome = next((o for o in _OUTCOMES if o in self._fired), "aborted")
+        reason: BaseException
+        if name == "returned" and outcome == "errored":
+            reason = self._fired["errored"]
+        elif name == "returned" and outcome == "aborted":
+            reason = WorkerAborted(f"{self._signal_owner_name()} was quit before it returned")
+        else:
+            reason = WorkerFinishedError(
+                f"{self._signal_owner_name()} has finished ({outcome}): "
+                f"{name!r} will not be emitted {'again' if name in self._fired else ''}".rstrip()
+            )
+        signal._close(reason)
+
+    def _deliver_warning(self, args: WarningArgs) -> None:
+        """Hand a warning raised in the work to the home thread."""
+        if not self._post_to_home(self._emit_warning, args):
+            self._emit_warning(args)
+
+    def _emit_warning(self, args: WarningArgs) -> None:
+        instance = self.__dict__.get("warned")
+        if instance is not None and instance.has_receivers():
+            instance._emit_here((args,))
+        else:  # nobody listens: show it as if it were raised here
+            warnings.showwarning(*args)
+
+    # -- SignalOwner ------------------------------------------------------------------------
+    def _post_to_home(self, fn: Callable[..., object], *args: object) -> bool:
+        dispatcher = self._dispatcher
+        if dispatcher is None or dispatcher.in_home_thread():
+            return False
+        dispatcher.post(fn, *args)
+        return True
+
+    def _report_exception(self, exc: BaseException, message: str) -> None:
+        if self._dispatcher is not None and self._dispatcher.is_alive():
+            self._dispatcher.report_exception(exc, message, {"worker": self})
+        else:
+            report_exception(exc, message, {"worker": self})
+
+    def _signal_owner_name(self) -> str:
+        return f"{type(self).__name__}[{self._name}]"
+
+    def _signal_created(self, signal: SignalInstance[Any]) -> None:
+        self._settle(signal)
+
+
+class FunctionWorker(WorkerBase[R]):
+    """Run a plain function in a pool thread.
+
+    The function runs through ``loop.run_in_executor`` on threadworker's own
+    pool; its return value arrives as ``returned`` (and ``await worker``).
+
+    Raises
+    ------
+    TypeError
+        If *func* is a generator function (use :class:`GeneratorWorker` or
+        :func:`create_worker`).
+    """
+
+    def __init__(self, func: Callable[..., R], *args: Any, **kwargs: Any) -> None:
+        if inspect.isgeneratorfunction(func):
+            raise TypeError(
+                f"{_name_of(func)} is a generator function: use GeneratorWorker, or "
+                "create_worker/@thread_worker which pick the right worker class"
+            )
+        super().__init__(func, *args, **kwargs)
+
+    def _launch(self, context: contextvars.Context) -> None:
+        assert self._scope is not None
+        assert self._dispatcher is not None
+        self._dispatcher.run_in_executor(
+            self._scope.pool, functools.partial(context.run, self._run_in_thread), self._on_done
+        )
+
+    def _run_in_thread(self) -> R:
+        threading.current_thread().name = f"threadworker-{self._name}"
+        try:
+            return self._func(*self._args, **self._kwargs)  # type: ignore[no-any-return]
+        finally:
+            self._thread_done.set()
+
+    def _on_done(self, future: asyncio.Future[Any] | concurrent.futures.Future[Any]) -> None:
+        if future.cancelled():
+            self._finish("aborted", None)
+            return
+        exc = future.exception()
+        if exc is not None:
+            self._finish("errored", exc)
+        elif self._abort_requested:
+            self._finish("aborted", None)
+        else:
+            self._finish("returned", future.result())
+
+    def _work_here(self, context: contextvars.Context) -> None:
+        try:
+            result = context.run(self._func, *self._args, **self._kwargs)
+        except Exception as exc:
+            self._finish("errored", exc)
+        else:
+            self._finish("aborted" if self._abort_requested else "returned", result)
+        finally:
+            self._thread_done.set()
+
+    # Generator-only controls, present so misuse gets a message with the fix.
+    def send(self, value: object) -> NoReturn:
+        """Not available: only generator workers receive values.
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
+        raise TypeError(_generator_only("send", self._name))
+
+    def pause(self) -> NoReturn:
+        """Not available: only generator workers can pause.
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
+        raise TypeError(_generator_only("pause", self._name))
+
+    def resume(self) -> NoReturn:
+        """Not available: only generator workers can pause and resume.
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
+        raise TypeError(_generator_only("resume", self._name))
+
+    def toggle_pause(self) -> NoReturn:
+        """Not available: only generator workers can pause.
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
+        raise TypeError(_generator_only("toggle_pause", self._name))
+
+
+def _generator_only(method: str, name: str) -> str:
+    return (
+        f"{method}() needs a generator worker, but {name} is a plain function: "
+        "make it a generator (yield where it may pause or receive values)"
+    )
+
+
+async def _wait_latch(latch: Latch[None]) -> None:
+    await latch
+
+
+def _name_of(func: object) -> str:
+    return getattr(func, "__qualname__", None) or repr(func)
+
+
+def _check_callable(func: object, worker_kind: str) -> None:
+    if func is None or not callable(func):
+        raise TypeError(f"{worker_kind} needs a callable to run, not {func!r}")
+    if isinstance(func, type):
+        raise TypeError(
+            f"{worker_kind} needs a function, not the class {func.__qualname__}; "
+            "to build one in a thread pass a function: "
+            f"create_worker(lambda: {func.__qualname__}(...))"
+        )
+    if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
+        kind = (
+            "a coroutine function"
+            if inspect.iscoroutinefunction(func)
+            else "an async generator function"
+        )
+        raise TypeError(
+            f"{_name_of(func)} is {kind}: asyncio code does not need a thread. "
+            "Await it (or asyncio.create_task it) on the event loop instead; "
+            "threadworker runs blocking, synchronous code"
+        )

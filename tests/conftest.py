@@ -1,0 +1,88 @@
+"""Shared fixtures: every async test runs on plain asyncio and on qasync.
+
+Every test is checked for leaks: no ``threadworker-*`` thread may outlive it,
+and nothing may reach a loop's exception handler unless the test takes it
+with the ``loop_errors`` fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyqt6")
+
+import pytest
+
+_loop_errors: list[dict[str, Any]] = []
+
+
+def _record(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    _loop_errors.append(context)
+
+
+def _asyncio_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_record)
+    return loop
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    import qasync
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    loop: asyncio.AbstractEventLoop = qasync.QEventLoop(app)
+    loop.set_exception_handler(_record)
+    return loop
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Run each async test twice: on asyncio's loop and on qasync's."""
+    return {"asyncio": _asyncio_loop, "qasync": _qasync_loop}
+
+
+@pytest.fixture
+def loop_errors() -> list[dict[str, Any]]:
+    """What reached the loop's exception handler; a test taking it owns it."""
+    return _loop_errors
+
+
+def _close_qt_scopes() -> None:
+    from threadworker import _scope
+
+    with _scope._scopes_lock:
+        scopes = list(_scope._scopes.values())
+    for scope in scopes:
+        if type(scope.dispatcher).__name__ == "QtDispatcher" and not scope.closed:
+            scope.close_blocking(deliver=True)
+            scope.dispatcher.close()  # type: ignore[attr-defined]
+
+
+def worker_threads() -> list[threading.Thread]:
+    """Threads threadworker started that are still alive."""
+    return [t for t in threading.enumerate() if t.name.startswith("threadworker-") and t.is_alive()]
+
+
+@pytest.fixture(autouse=True)
+def _check_no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
+    _loop_errors.clear()
+    yield
+    _close_qt_scopes()
+    # Grace join: a finished worker's thread may still be returning.
+    deadline = time.monotonic() + 5
+    for thread in worker_threads():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    leaked = worker_threads()
+    errors = list(_loop_errors)
+    _loop_errors.clear()
+    taken = "loop_errors" in request.fixturenames
+    assert not leaked, f"worker threads outlived the test: {leaked}"
+    assert taken or not errors, f"unexpected errors reached the loop: {errors}"

@@ -1,0 +1,327 @@
+"""WorkerBase lifecycle and FunctionWorker, on asyncio and qasync loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from threadworker import (
+    FunctionWorker,
+    WorkerAborted,
+    WorkerBase,
+    WorkerFinishedError,
+    create_worker,
+    current_worker,
+    thread_worker,
+)
+
+WAIT = 10  # seconds: a bound on every wait, never a timing assertion
+
+
+def record_signals(worker: WorkerBase[Any]) -> list[str]:
+    events: list[str] = []
+    for name in ("started", "returned", "errored", "aborted", "finished"):
+        getattr(worker, name).connect(lambda *a, n=name: events.append(n))
+    return events
+
+
+async def test_returned_value_and_signal_order() -> None:
+    worker = FunctionWorker(lambda x: x * 2, 21)
+    events = record_signals(worker)
+    values: list[int] = []
+    worker.returned.connect(values.append)
+    worker.start()
+    assert await asyncio.wait_for(worker.returned, WAIT) == 42
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert values == [42]
+    assert events == ["started", "returned", "finished"]
+    assert not worker.is_running
+
+
+async def test_callbacks_run_on_the_loop_thread() -> None:
+    threads: list[int] = []
+    worker = FunctionWorker(threading.get_ident)
+    worker.returned.connect(lambda _: threads.append(threading.get_ident()))
+    worker.started.connect(lambda: threads.append(threading.get_ident()))
+    worker_thread = await asyncio.wait_for(worker, WAIT)
+    assert worker_thread != threading.get_ident()
+    assert threads == [threading.get_ident()] * 2
+
+
+async def test_await_worker_starts_it() -> None:
+    worker = FunctionWorker(sum, [1, 2, 3])
+    assert await asyncio.wait_for(worker, WAIT) == 6
+
+
+async def test_errored_delivers_the_worker_exception_with_its_traceback() -> None:
+    def fail() -> None:
+        raise ValueError("bad input")
+
+    worker = FunctionWorker(fail)
+    events = record_signals(worker)
+    errors: list[BaseException] = []
+    worker.errored.connect(errors.append)
+    worker.start()
+    with pytest.raises(ValueError, match="bad input") as info:
+        await asyncio.wait_for(worker.returned, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert errors == [info.value]
+    assert info.value.__traceback__ is not None
+    frames = [f.co_name for f in _frames(info.value.__traceback__)]
+    assert "fail" in frames  # the worker thread's frame is in the traceback
+    assert events == ["started", "errored", "finished"]
+
+
+def _frames(tb: Any) -> list[Any]:
+    out = []
+    while tb is not None:
+        out.append(tb.tb_frame.f_code)
+        tb = tb.tb_next
+    return out
+
+
+async def test_awaiting_a_signal_that_cannot_fire_raises() -> None:
+    worker = FunctionWorker(lambda: 0)
+    await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    with pytest.raises(WorkerFinishedError, match="'errored' will not be emitted"):
+        await asyncio.wait_for(worker.errored, WAIT)
+    with pytest.raises(WorkerFinishedError):
+        await asyncio.wait_for(worker.warned, WAIT)
+
+
+async def test_latched_signals_return_at_once_after_they_fired() -> None:
+    worker = FunctionWorker(lambda: "done")
+    worker.start()
+    await asyncio.wait_for(worker.finished, WAIT)
+    # Accessed for the first time only now: still latched.
+    await worker.started
+    assert await worker.returned == "done"
+    await worker.finished
+
+
+async def test_pending_errored_awaiter_is_failed_when_the_worker_returns() -> None:
+    worker = FunctionWorker(lambda: 1)
+    waiter = asyncio.ensure_future(worker.errored)
+    worker.start()
+    with pytest.raises(WorkerFinishedError):
+        await asyncio.wait_for(waiter, WAIT)
+
+
+async def test_unhandled_exception_reaches_the_loop_exception_handler(
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    def fail() -> None:
+        raise KeyError("nobody listens")
+
+    worker = FunctionWorker(fail)
+    worker.start()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert len(loop_errors) == 1
+    assert isinstance(loop_errors[0]["exception"], KeyError)
+    assert loop_errors[0]["worker"] is worker
+    assert "FunctionWorker[fail]" in loop_errors[0]["message"]
+
+
+async def test_handled_exception_is_not_reported_twice(loop_errors: list[dict[str, Any]]) -> None:
+    worker = FunctionWorker(lambda: 1 / 0)
+    worker.errored.connect(lambda e: None)
+    worker.start()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert loop_errors == []
+
+
+async def test_ignore_errors_drops_unhandled_exceptions(loop_errors: list[dict[str, Any]]) -> None:
+    worker = create_worker(lambda: 1 / 0, _ignore_errors=True, _start_thread=True)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert loop_errors == []
+
+
+async def test_raising_callback_does_not_stop_later_callbacks_or_finished(
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    seen: list[str] = []
+
+    def bad(_: object) -> None:
+        raise RuntimeError("callback bug")
+
+    worker = FunctionWorker(lambda: 5)
+    worker.returned.connect(bad)
+    worker.returned.connect(lambda v: seen.append(f"second {v}"))
+    worker.finished.connect(lambda: seen.append("finished"))
+    worker.start()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert seen == ["second 5", "finished"]
+    assert [type(e["exception"]) for e in loop_errors] == [RuntimeError]
+
+
+async def test_quit_function_worker_runs_to_end_but_emits_aborted() -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def blocking() -> str:
+        entered.set()
+        release.wait(WAIT)
+        return "late"
+
+    worker = FunctionWorker(blocking)
+    events = record_signals(worker)
+    worker.start()
+    await asyncio.to_thread(entered.wait, WAIT)
+    confirmation = worker.quit()
+    assert worker.abort_requested
+    release.set()
+    await asyncio.wait_for(confirmation, WAIT)
+    assert events == ["started", "aborted", "finished"]
+    with pytest.raises(WorkerAborted):
+        await worker.returned
+
+
+async def test_function_can_poll_abort_requested_via_current_worker() -> None:
+    entered = threading.Event()
+
+    def cooperative() -> str:
+        me = current_worker()
+        assert me is not None
+        entered.set()
+        while not me.abort_requested:
+            threading.Event().wait(0.001)
+        return "stopped early"
+
+    worker = FunctionWorker(cooperative)
+    worker.start()
+    await asyncio.to_thread(entered.wait, WAIT)
+    await asyncio.wait_for(worker.quit(), WAIT)
+    await asyncio.wait_for(worker.aborted, WAIT)
+
+
+async def test_quit_before_start_finishes_at_once() -> None:
+    worker = FunctionWorker(lambda: 1)
+    events = record_signals(worker)
+    await asyncio.wait_for(worker.quit(), WAIT)
+    assert events == ["aborted", "finished"]
+    with pytest.raises(RuntimeError, match="a worker runs once"):
+        worker.start()
+
+
+async def test_start_twice_raises() -> None:
+    worker = FunctionWorker(lambda: 1)
+    worker.start()
+    with pytest.raises(RuntimeError, match="already started"):
+        worker.start()
+    await asyncio.wait_for(worker.finished, WAIT)
+    with pytest.raises(RuntimeError, match="create a new one"):
+        worker.start()
+
+
+async def test_contextvars_are_copied_into_the_thread() -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    var.set("from the caller")
+    assert await asyncio.wait_for(FunctionWorker(var.get), WAIT) == "from the caller"
+
+
+async def test_thread_is_named_after_the_function() -> None:
+    def named() -> str:
+        return threading.current_thread().name
+
+    assert await asyncio.wait_for(FunctionWorker(named), WAIT) == "threadworker-named"
+
+
+async def test_worker_started_inside_a_worker_thread_delivers_to_the_loop() -> None:
+    home = threading.get_ident()
+    delivered_on: list[int] = []
+
+    def parent() -> FunctionWorker[int]:
+        child = FunctionWorker(lambda: 7)
+        child.returned.connect(lambda _: delivered_on.append(threading.get_ident()))
+        child.start()
+        return child
+
+    child = await asyncio.wait_for(FunctionWorker(parent), WAIT)
+    assert await asyncio.wait_for(child, WAIT) == 7
+    await asyncio.wait_for(child.finished, WAIT)
+    assert delivered_on == [home]
+
+
+async def test_worker_started_from_a_callback_of_another_worker() -> None:
+    results: list[int] = []
+    done = asyncio.Event()
+
+    def chain(value: int) -> None:
+        second = FunctionWorker(lambda: value + 1)
+        second.returned.connect(results.append)
+        second.finished.connect(done.set)
+        second.start()
+
+    first = FunctionWorker(lambda: 1)
+    first.returned.connect(chain)
+    first.start()
+    await asyncio.wait_for(done.wait(), WAIT)
+    assert results == [2]
+
+
+async def test_async_with_quits_and_waits() -> None:
+    entered = threading.Event()
+
+    def polls() -> None:
+        me = current_worker()
+        assert me is not None
+        entered.set()
+        while not me.abort_requested:
+            threading.Event().wait(0.001)
+
+    async with FunctionWorker(polls) as worker:
+        await asyncio.to_thread(entered.wait, WAIT)
+        assert worker.is_running
+    assert worker.abort_requested
+    assert worker._state == "finished"
+
+
+async def test_signals_attribute_is_the_worker_itself() -> None:
+    worker = FunctionWorker(lambda: 3)
+    got: list[int] = []
+    worker.signals.returned.connect(got.append)
+    assert worker.signals.returned is worker.returned
+    await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert got == [3]
+
+
+async def test_await_workers_quits_running_workers() -> None:
+    entered = threading.Event()
+
+    @thread_worker
+    def forever() -> Generator[None, None, None]:
+        entered.set()
+        while True:
+            yield
+
+    worker = forever()
+    worker.start()
+    await asyncio.to_thread(entered.wait, WAIT)
+    WorkerBase.await_workers(msecs=WAIT * 1000)
+    assert worker.abort_requested
+    await asyncio.wait_for(worker.finished, WAIT)
+    await worker.aborted
+
+
+def test_work_runs_synchronously_in_the_calling_thread() -> None:
+    seen: list[Any] = []
+    worker = FunctionWorker(lambda: threading.get_ident())
+    worker.started.connect(lambda: seen.append("started"))
+    worker.returned.connect(seen.append)
+    worker.finished.connect(lambda: seen.append("finished"))
+    assert worker.work() == threading.get_ident()
+    assert seen == ["started", threading.get_ident(), "finished"]
+
+
+@pytest.mark.parametrize("method", ["send", "pause", "resume", "toggle_pause"])
+def test_generator_controls_on_a_function_worker_say_the_fix(method: str) -> None:
+    worker = FunctionWorker(lambda: 1)
+    with pytest.raises(TypeError, match="make it a generator"):
+        getattr(worker, method)(*([1] if method == "send" else []))
