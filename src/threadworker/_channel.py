@@ -29,8 +29,10 @@ class Channel:
     post : callable
         Runs a callable on the home thread (thread-safe).
     handle : callable
-        Called on the home thread with each item; returns False to stop
-        draining until :meth:`resume` is called.
+        Called on the home thread with each item.
+    blocked : callable
+        Asked on the home thread after each item; while it returns True,
+        draining stops until :meth:`resume` is called.
     capacity : int
         How many undelivered items make :meth:`put` block.
     """
@@ -38,11 +40,13 @@ class Channel:
     def __init__(
         self,
         post: Callable[[Callable[[], None]], None],
-        handle: Callable[[Any], bool],
+        handle: Callable[[Any], object],
+        blocked: Callable[[], bool],
         capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self._post = post
         self._handle = handle
+        self._blocked = blocked
         self._capacity = capacity
         self._cond = threading.Condition(threading.Lock())
         self._items: deque[Any] = deque()
@@ -69,16 +73,32 @@ class Channel:
             self._cond.notify_all()
 
     def resume(self) -> None:
-        """Continue draining after ``handle`` returned False."""
-        if self._stalled:
+        """Continue draining if ``blocked`` stopped it (any thread)."""
+        with self._cond:
+            if not self._stalled:
+                return
             self._stalled = False
-            self._post(self.drain)
+        self._post(self.drain)
+
+    def _stall(self) -> bool:
+        """Stop draining if still blocked; racing :meth:`resume` is safe."""
+        with self._cond:
+            self._stalled = True
+        if self._blocked():
+            return True
+        # Unblocked meanwhile (the resume may have come before we stalled).
+        with self._cond:
+            if not self._stalled:
+                return True  # a resume already re-posted the drain
+            self._stalled = False
+        return False
 
     def drain(self) -> None:
         """Handle queued items, for one time slice (home thread)."""
         deadline = time.perf_counter() + SLICE_SECONDS
         batch = self._batch
         handle = self._handle
+        blocked = self._blocked
         count = 0
         while True:
             if not batch:
@@ -91,8 +111,8 @@ class Channel:
                     self._cond.notify()
             while batch:
                 count += 1
-                if not handle(batch.popleft()):
-                    self._stalled = True
+                handle(batch.popleft())
+                if blocked() and self._stall():
                     return
                 if not count & 31 and time.perf_counter() > deadline:
                     self._post(self.drain)  # let timers and input run first

@@ -153,11 +153,12 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             self._control.notify_all()
         if self._channel is not None:
             self._channel.stop_blocking()
+            self._channel.resume()  # delivery must go on to reach ``aborted``
 
     # -- running -------------------------------------------------------------------------
     def _launch(self, context: contextvars.Context) -> None:
         assert self._dispatcher is not None
-        self._channel = Channel(self._dispatcher.post, self._handle)
+        self._channel = Channel(self._dispatcher.post, self._handle, self._delivery_blocked)
         thread = threading.Thread(
             target=self._run,
             args=(context, self._channel.put),
@@ -211,14 +212,18 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         return self._dispatcher is None or self._dispatcher.in_home_thread()
 
     # -- home side ---------------------------------------------------------------------------
-    def _handle(self, item: Any) -> bool:
-        """Deliver one channel item; False stalls delivery (iterators are full)."""
+    def _delivery_blocked(self) -> bool:
+        """Whether an async iterator is full (never once quit is requested)."""
+        signal = self._yielded_signal
+        return signal is not None and signal._congested and not self._abort_requested
+
+    def _handle(self, item: Any) -> None:
+        """Deliver one channel item (home thread)."""
         if type(item) is not _Event:
             signal = self._yielded_signal
             if signal is not None:
                 signal._emit_here((item,))
-                return not signal._congested
-            return True
+            return
         kind = item.kind
         if kind == "received":
             item.payload.set_result(None)
@@ -234,7 +239,6 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
                 latch.set_result(None)
         else:
             self._finish(kind, item.payload)
-        return True
 
     def _resume_delivery(self) -> None:
         if self._channel is not None:

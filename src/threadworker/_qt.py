@@ -46,6 +46,9 @@ class _Mailbox(QObject):
         self._deliver = deliver
         self.wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
 
+    # A declared slot runs in this object's thread; PyQt would run a plain
+    # Python method through a proxy living in the thread that connected.
+    @QtCore.Slot()  # type: ignore[attr-defined, untyped-decorator]
     def _on_wake(self) -> None:
         self._deliver()
 
@@ -62,7 +65,7 @@ class QtDispatcher(Dispatcher):
     def __init__(self, app: QCoreApplication) -> None:
         super().__init__()
         self._app = app
-        if QThread.currentThread() is not app.thread():
+        if QThread.currentThread() != app.thread():
             self.home_thread_id = threading.main_thread().ident or self.home_thread_id
         self._lock = threading.Lock()
         self._pending: deque[tuple[Callable[..., object], tuple[object, ...]]] = deque()

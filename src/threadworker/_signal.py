@@ -11,6 +11,7 @@ under Qt): an ``emit`` from any other thread is handed over there first.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import sys
 import types
@@ -27,6 +28,19 @@ if TYPE_CHECKING:
 __all__ = ["Signal", "SignalInstance", "SignalOwner"]
 
 T = TypeVar("T")
+
+
+class SignalLike(Protocol):
+    """Anything with ``emit`` and ``connect``: a Qt bound signal, or ours."""
+
+    def emit(self, *args: Any) -> Any:
+        """Emit the signal."""
+
+    def connect(self, slot: Any, /) -> Any:
+        """Connect a slot."""
+
+
+CallbackT = TypeVar("CallbackT", bound="Callable[..., Any] | SignalLike")
 
 #: An async iterator of a signal holding this many unread values stops the
 #: worker's delivery (and so, through its bounded channel, the generator).
@@ -139,10 +153,12 @@ class SignalInstance(Generic[T]):
     __str__ = __repr__  # pytest-qt tells signals apart by str(): unique per instance
 
     # -- callbacks -------------------------------------------------------------
-    def connect(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+    def connect(self, callback: CallbackT) -> CallbackT:
         """Call *callback* on the home thread at every emission.
 
-        Returns *callback*, so this works as a decorator.
+        *callback* may also be a signal (a Qt bound signal, or another
+        worker's): emitting this one then emits that one. Returns *callback*,
+        so this works as a decorator.
 
         Raises
         ------
@@ -152,7 +168,7 @@ class SignalInstance(Generic[T]):
         self._slots = [*self._slots, _Slot(callback, self._signal.nargs)]
         return callback
 
-    def disconnect(self, callback: Callable[..., Any] | None = None) -> None:
+    def disconnect(self, callback: Callable[..., Any] | SignalLike | None = None) -> None:
         """Disconnect *callback*, or every callback when called with none.
 
         Raises
@@ -313,10 +329,17 @@ class _SignalIterator(AsyncIterator[T]):
             self._buffer.appendleft(_END)
             raise StopAsyncIteration
         if len(self._buffer) == ITERATOR_HIGH_WATER // 2:
-            signal = self._signal_ref()
-            if signal is not None and signal._on_space is not None:
-                signal._on_space()
+            self._make_space()
         return value  # type: ignore[no-any-return]
+
+    def _make_space(self) -> None:
+        signal = self._signal_ref()
+        if signal is not None and signal._on_space is not None:
+            signal._on_space()
+
+    def __del__(self) -> None:
+        # Abandoned (``break``), maybe while delivery waited for room in it.
+        self._make_space()
 
 
 class _Slot:
@@ -324,7 +347,7 @@ class _Slot:
 
     __slots__ = ("_nargs", "_ref", "_repr", "_strong")
 
-    def __init__(self, callback: Callable[..., Any], signal_nargs: int) -> None:
+    def __init__(self, callback: Callable[..., Any] | SignalLike, signal_nargs: int) -> None:
         target = _chain_target(callback)
         if target is None:
             raise TypeError(
@@ -334,7 +357,8 @@ class _Slot:
         self._repr = _describe(callback)
         self._strong: Callable[..., Any] | None = None
         self._ref: Callable[[], Callable[..., Any] | None] | None = None
-        weak = _weak_reference(target)
+        # A signal's ``emit`` is bound to a short-lived wrapper: hold it.
+        weak = None if _is_signal_like(callback) else _weak_reference(target)
         if weak is None:
             self._strong = target
         else:
@@ -353,7 +377,7 @@ class _Slot:
     def alive(self) -> bool:
         return self.target() is not None
 
-    def matches(self, callback: Callable[..., Any]) -> bool:
+    def matches(self, callback: Callable[..., Any] | SignalLike) -> bool:
         mine = self.target()
         theirs = _chain_target(callback)
         return mine is not None and (mine is theirs or mine == theirs)
@@ -369,12 +393,27 @@ class _Slot:
         return True
 
 
+def _is_signal_like(obj: object) -> bool:
+    """Whether *obj* is a signal to chain into (a Qt bound signal, or ours)."""
+    if isinstance(obj, _PLAIN_CALLABLES):
+        return False
+    # PyQt's bound signals claim to be callable but raise when called.
+    return callable(getattr(obj, "emit", None)) and callable(getattr(obj, "connect", None))
+
+
+_PLAIN_CALLABLES = (
+    types.FunctionType,
+    types.MethodType,
+    types.BuiltinFunctionType,
+    types.BuiltinMethodType,
+    functools.partial,
+)
+
+
 def _chain_target(callback: object) -> Callable[..., Any] | None:
     """The callable to invoke: the callback, or a signal's ``emit``."""
-    emit = getattr(callback, "emit", None)
-    if callable(emit) and callable(getattr(callback, "connect", None)) and not callable(callback):
-        # A Qt bound signal or one of ours: emitting chains into it.
-        return emit  # type: ignore[no-any-return]
+    if _is_signal_like(callback):
+        return callback.emit  # type: ignore[attr-defined, no-any-return]
     if callable(callback):
         return callback
     return None

@@ -1,0 +1,201 @@
+"""create_worker, @thread_worker and as_generator_function."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
+
+import pytest
+
+from threadworker import (
+    FunctionWorker,
+    GeneratorWorker,
+    WorkerBase,
+    as_generator_function,
+    create_worker,
+    thread_worker,
+)
+
+WAIT = 10
+
+
+def add(a: int, b: int = 0) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+def gen(n: int) -> Generator[int, None, int]:
+    yield from range(n)
+    return n
+
+
+async def coro() -> None:
+    pass
+
+
+async def agen() -> AsyncGenerator[int, None]:
+    yield 1
+
+
+def test_create_worker_picks_the_worker_class() -> None:
+    assert type(create_worker(add, 1)) is FunctionWorker
+    assert type(create_worker(gen, 1)) is GeneratorWorker
+
+
+async def test_the_three_equivalent_ways() -> None:
+    @thread_worker
+    def my_function(arg1: str, arg2: int | None = None) -> tuple[str, int | None]:
+        return arg1, arg2
+
+    by_decorator = my_function("hello", arg2=42)
+    by_factory = create_worker(my_function.__wrapped__, "hello", arg2=42)  # type: ignore[attr-defined]
+    by_class = FunctionWorker(my_function.__wrapped__, "hello", arg2=42)  # type: ignore[attr-defined]
+    for worker in (by_decorator, by_factory, by_class):
+        assert await asyncio.wait_for(worker, WAIT) == ("hello", 42)
+
+
+async def test_decorator_keeps_name_doc_and_signature() -> None:
+    decorated = thread_worker(add)
+    assert decorated.__name__ == "add"
+    assert decorated.__doc__ == "Add two numbers."
+    assert str(inspect.signature(decorated)) == str(inspect.signature(add))
+
+
+async def test_connect_implies_start_and_connects() -> None:
+    got: list[int] = []
+    done = asyncio.Event()
+
+    @thread_worker(connect={"returned": got.append, "finished": [done.set]})
+    def compute() -> int:
+        return 5
+
+    worker = compute()
+    assert worker.is_running
+    await asyncio.wait_for(done.wait(), WAIT)
+    assert got == [5]
+
+
+async def test_start_thread_false_overrides_connect() -> None:
+    @thread_worker(connect={"returned": print}, start_thread=False)
+    def compute() -> int:
+        return 5
+
+    worker = compute()
+    assert not worker.is_running
+    await asyncio.wait_for(worker.quit(), WAIT)
+
+
+async def test_per_call_overrides() -> None:
+    @thread_worker(start_thread=False)
+    def compute() -> int:
+        return 6
+
+    worker = compute(_start_thread=True)  # type: ignore[call-arg]
+    assert worker.is_running
+    assert await asyncio.wait_for(worker, WAIT) == 6
+
+    class Custom(FunctionWorker[Any]):
+        pass
+
+    custom = compute(_worker_class=Custom)  # type: ignore[call-arg]
+    assert type(custom) is Custom
+    await asyncio.wait_for(custom.quit(), WAIT)
+
+
+async def test_ignore_errors_option(loop_errors: list[dict[str, Any]]) -> None:
+    @thread_worker(ignore_errors=True, start_thread=True)
+    def fails() -> None:
+        raise ValueError("ignored")
+
+    worker = fails()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert loop_errors == []
+
+
+async def test_as_generator_function_gives_a_generator_worker() -> None:
+    wrapped = as_generator_function(add)
+    assert inspect.isgeneratorfunction(wrapped)
+    worker = create_worker(wrapped, 2, b=3)
+    assert isinstance(worker, GeneratorWorker)
+    assert await asyncio.wait_for(worker, WAIT) == 5
+
+
+class NotAWorker:
+    pass
+
+
+# Deliberately ill-typed calls go through Any, as untyped user code would.
+CW: Any = create_worker
+TW: Any = thread_worker
+FW: Any = FunctionWorker
+GW: Any = GeneratorWorker
+
+BAD_INPUT: list[tuple[str, Callable[[], object], type[Exception], str]] = [
+    ("None", lambda: CW(None), TypeError, "needs a callable"),
+    ("int", lambda: CW(3), TypeError, "needs a callable"),
+    ("class", lambda: CW(NotAWorker), TypeError, "not the class NotAWorker"),
+    ("coroutine fn", lambda: CW(coro), TypeError, "does not need a thread"),
+    ("async gen fn", lambda: CW(agen), TypeError, "async generator function"),
+    ("decorate coroutine", lambda: TW(coro), TypeError, "Await it"),
+    ("decorate None", lambda: TW(connect={})(None), TypeError, "needs a callable"),
+    ("gen to FunctionWorker", lambda: FW(gen, 1), TypeError, "use GeneratorWorker"),
+    ("fn to GeneratorWorker", lambda: GW(add, 1), TypeError, "use FunctionWorker"),
+    ("connect not a dict", lambda: CW(add, 1, _connect=[print]), TypeError, "must be a dict"),
+    ("decorator connect list", lambda: TW(connect=[print])(add), TypeError, "must be a dict"),
+    (
+        "unknown signal",
+        lambda: CW(add, 1, _connect={"retruned": print}),
+        TypeError,
+        "'retruned', which is not a signal of FunctionWorker; valid names: aborted",
+    ),
+    (
+        "yielded on function",
+        lambda: CW(add, 1, _connect={"yielded": print}),
+        TypeError,
+        "not a signal of FunctionWorker",
+    ),
+    (
+        "non-callable callback",
+        lambda: CW(add, 1, _connect={"returned": 5}),
+        TypeError,
+        "must be a callable or a list",
+    ),
+    (
+        "non-callable in list",
+        lambda: CW(add, 1, _connect={"returned": [print, "x"]}),
+        TypeError,
+        "'x', which is not callable",
+    ),
+    (
+        "worker_class not a WorkerBase",
+        lambda: CW(add, 1, _worker_class=NotAWorker),
+        TypeError,
+        "must be a subclass of WorkerBase",
+    ),
+    (
+        "worker_class an instance",
+        lambda: CW(add, 1, _worker_class=FunctionWorker(add, 1)),
+        TypeError,
+        "must be a subclass of WorkerBase",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [case[1:] for case in BAD_INPUT],
+    ids=[case[0] for case in BAD_INPUT],
+)
+def test_bad_input_gets_a_clear_error(
+    make: Callable[[], object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_worker_base_is_abstract_about_running() -> None:
+    worker: WorkerBase[Any] = WorkerBase(add, 1)
+    with pytest.raises(NotImplementedError):
+        worker.work()

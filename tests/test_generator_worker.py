@@ -1,0 +1,363 @@
+"""GeneratorWorker: streaming, flow control, two-way communication."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from threadworker import (
+    GeneratorWorker,
+    WorkerAborted,
+    WorkerFinishedError,
+    thread_worker,
+)
+from threadworker._signal import ITERATOR_HIGH_WATER
+
+WAIT = 10
+
+
+def count(n: int) -> Generator[int, None, str]:
+    yield from range(n)
+    return f"counted {n}"
+
+
+def is_paused(worker: GeneratorWorker[Any, Any, Any]) -> bool:
+    return worker.is_paused  # a call, so the type checker does not narrow it
+
+
+def record(worker: GeneratorWorker[Any, Any, Any]) -> list[Any]:
+    events: list[Any] = []
+    for name in ("started", "paused", "resumed", "aborted", "finished"):
+        getattr(worker, name).connect(lambda n=name: events.append(n))
+    worker.yielded.connect(lambda v: events.append(("yielded", v)))
+    worker.returned.connect(lambda v: events.append(("returned", v)))
+    worker.errored.connect(lambda e: events.append(("errored", type(e).__name__)))
+    return events
+
+
+async def test_async_for_sees_every_value_in_order_then_returned() -> None:
+    worker = GeneratorWorker(count, 2000)
+    values = [v async for v in worker]  # iterating starts the worker
+    assert values == list(range(2000))
+    assert await asyncio.wait_for(worker.returned, WAIT) == "counted 2000"
+
+
+async def test_callbacks_and_iterators_each_see_every_value() -> None:
+    worker = GeneratorWorker(count, 500)
+    events = record(worker)
+    first = worker.yielded.__aiter__()
+    second_values: list[int] = []
+
+    async def second() -> None:
+        async for v in worker.yielded:
+            second_values.append(v)
+
+    task = asyncio.ensure_future(second())
+    await asyncio.sleep(0)  # let the second subscriber subscribe
+    worker.start()
+    first_values = [v async for v in first]
+    await asyncio.wait_for(task, WAIT)
+    expected = list(range(500))
+    assert first_values == expected
+    assert second_values == expected
+    assert events == [
+        "started",
+        *[("yielded", i) for i in expected],
+        ("returned", "counted 500"),
+        "finished",
+    ]
+
+
+async def test_every_step_runs_on_the_same_dedicated_thread() -> None:
+    def idents() -> Generator[int, None, None]:
+        for _ in range(50):
+            yield threading.get_ident()
+
+    worker = GeneratorWorker(idents)
+    seen = {v async for v in worker}
+    assert len(seen) == 1
+    assert threading.get_ident() not in seen
+
+
+async def test_iteration_raises_the_generator_exception() -> None:
+    def failing() -> Generator[int, None, None]:
+        yield 1
+        raise ValueError("mid-stream")
+
+    worker = GeneratorWorker(failing)
+    got: list[int] = []
+    with pytest.raises(ValueError, match="mid-stream"):  # noqa: PT012 - raised by the loop
+        async for v in worker:
+            got.append(v)
+    assert got == [1]
+
+
+async def test_stop_iteration_inside_a_generator_still_ends_in_order() -> None:
+    def buggy() -> Generator[int, None, None]:
+        yield 1
+        raise StopIteration  # Python turns this into RuntimeError
+
+    worker = GeneratorWorker(buggy)
+    events = record(worker)
+    worker.start()
+    with pytest.raises(RuntimeError, match="generator raised StopIteration"):
+        await asyncio.wait_for(worker.returned, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert events == ["started", ("yielded", 1), ("errored", "RuntimeError"), "finished"]
+
+
+async def test_quit_aborts_at_the_next_yield_and_runs_finally() -> None:
+    cleaned = threading.Event()
+
+    def forever() -> Generator[int, None, None]:
+        i = 0
+        try:
+            while True:
+                yield i
+                i += 1
+        finally:
+            cleaned.set()
+
+    worker = GeneratorWorker(forever)
+    events = record(worker)
+    values: list[int] = []
+    async for v in worker:
+        values.append(v)
+        if v == 10:
+            await asyncio.wait_for(worker.quit(), WAIT)
+    # Iteration ends quietly after an abort.
+    assert cleaned.is_set()
+    assert values[:11] == list(range(11))
+    assert events[-2:] == ["aborted", "finished"]
+    assert "returned" not in [e[0] for e in events if isinstance(e, tuple)]
+    with pytest.raises(WorkerAborted):
+        await worker
+
+
+async def test_send_values_are_queued_and_delivered_in_order() -> None:
+    received: list[Any] = []
+    release = threading.Event()
+
+    def echo() -> Generator[int, Any, None]:
+        release.wait(WAIT)  # hold the first step until every send is queued
+        while True:
+            value = yield len(received)
+            received.append(value)
+            if value == "stop":
+                return
+
+    worker = GeneratorWorker(echo)
+    worker.start()
+    confirmations = [worker.send(v) for v in ("a", None, "b", "stop")]
+    release.set()
+    for confirmation in confirmations:
+        await asyncio.wait_for(confirmation, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert received == ["a", None, "b", "stop"]
+
+
+async def test_a_step_with_nothing_sent_gets_none() -> None:
+    def take() -> Generator[int, Any, list[Any]]:
+        got = []
+        for _ in range(3):
+            got.append((yield 0))
+        return got
+
+    assert await asyncio.wait_for(GeneratorWorker(take), WAIT) == [None, None, None]
+
+
+async def test_send_to_a_finished_worker_says_so() -> None:
+    worker: GeneratorWorker[int, Any, str] = GeneratorWorker(count, 1)
+    await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    with pytest.raises(WorkerFinishedError, match="finished before it received"):
+        await worker.send(1)
+
+
+async def test_send_before_start_raises() -> None:
+    worker: GeneratorWorker[int, Any, str] = GeneratorWorker(count, 1)
+    with pytest.raises(RuntimeError, match="call start"):
+        worker.send(1)
+    await asyncio.wait_for(worker.quit(), WAIT)
+
+
+async def test_pending_sends_fail_when_the_worker_ends_first() -> None:
+    gate = threading.Event()
+
+    def slow() -> Generator[int, Any, None]:
+        yield 0
+        gate.wait(WAIT)
+
+    worker = GeneratorWorker(slow)
+    values = worker.yielded.__aiter__()  # subscribe before the first value
+    worker.start()
+    assert await asyncio.wait_for(anext(values), WAIT) == 0
+    pending = worker.send("never received")
+    gate.set()
+    with pytest.raises(WorkerFinishedError):
+        await asyncio.wait_for(pending, WAIT)
+
+
+async def test_pause_and_resume_are_confirmed_and_nothing_is_yielded_between() -> None:
+    def ticks() -> Generator[int, None, None]:
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    worker = GeneratorWorker(ticks)
+    events = record(worker)
+    worker.start()
+    await asyncio.wait_for(worker.yielded, WAIT)
+    await asyncio.wait_for(worker.pause(), WAIT)
+    assert is_paused(worker)
+    paused_at = len(events)
+    # The generator is blocked: a round trip through another thread and the
+    # loop delivers nothing new.
+    for _ in range(20):
+        await asyncio.to_thread(lambda: None)
+    assert len(events) == paused_at
+    await asyncio.wait_for(worker.resume(), WAIT)
+    assert not is_paused(worker)
+    await asyncio.wait_for(worker.yielded, WAIT)
+    await asyncio.wait_for(worker.quit(), WAIT)
+    names = [e if isinstance(e, str) else e[0] for e in events]
+    paused_index = names.index("paused")
+    assert names[paused_index + 1] == "resumed"
+
+
+async def test_toggle_pause_and_quick_pause_resume_pairs_never_hang() -> None:
+    def ticks() -> Generator[int, None, None]:
+        while True:
+            yield 0
+
+    worker = GeneratorWorker(ticks)
+    events = record(worker)
+    worker.start()
+    confirmations = [worker.toggle_pause() for _ in range(6)]  # p r p r p r
+    for confirmation in confirmations:
+        await asyncio.wait_for(confirmation, WAIT)
+    assert not worker.is_paused
+    await asyncio.wait_for(worker.quit(), WAIT)
+    flow = [e for e in events if e in ("paused", "resumed")]
+    assert flow == ["paused", "resumed"] * 3
+
+
+async def test_pause_when_paused_and_resume_when_running_complete_at_once() -> None:
+    def ticks() -> Generator[int, None, None]:
+        while True:
+            yield 0
+
+    worker = GeneratorWorker(ticks)
+    worker.start()
+    await asyncio.wait_for(worker.resume(), WAIT)  # not paused: nothing to do
+    await asyncio.wait_for(worker.pause(), WAIT)
+    await asyncio.wait_for(worker.pause(), WAIT)  # already paused
+    await asyncio.wait_for(worker.quit(), WAIT)
+
+
+async def test_quit_while_paused_aborts() -> None:
+    def ticks() -> Generator[int, None, None]:
+        while True:
+            yield 0
+
+    worker = GeneratorWorker(ticks)
+    events = record(worker)
+    worker.start()
+    await asyncio.wait_for(worker.pause(), WAIT)
+    pending_resume_never_requested = worker.pause()
+    await asyncio.wait_for(worker.quit(), WAIT)
+    await asyncio.wait_for(pending_resume_never_requested, WAIT)
+    assert events[-2:] == ["aborted", "finished"]
+
+
+async def test_slow_async_consumer_holds_the_generator_back() -> None:
+    produced = 0
+
+    def fast() -> Generator[int, None, None]:
+        nonlocal produced
+        for i in range(20_000):
+            produced += 1
+            yield i
+
+    worker = GeneratorWorker(fast)
+    max_ahead = 0
+    consumed = 0
+    async for _ in worker:
+        consumed += 1
+        if consumed % 100 == 0:
+            await asyncio.sleep(0)
+            max_ahead = max(max_ahead, produced - consumed)
+    assert consumed == 20_000
+    # Bounded by the channel (2 x 1024) plus one iterator buffer, not 20k.
+    assert max_ahead <= 2 * 1024 + ITERATOR_HIGH_WATER + 2
+
+
+async def test_abandoned_iterator_does_not_block_delivery() -> None:
+    worker = GeneratorWorker(count, 5_000)
+    async for v in worker:
+        if v == 3:
+            break
+    # The iterator is gone; the worker still runs to the end.
+    assert await asyncio.wait_for(worker.returned, WAIT) == "counted 5000"
+
+
+async def test_async_with_quits_an_infinite_generator() -> None:
+    @thread_worker
+    def forever() -> Generator[int, None, None]:
+        while True:
+            yield 1
+
+    async with forever() as worker:
+        await asyncio.wait_for(worker.yielded, WAIT)
+    await worker.aborted
+    assert not worker.is_running
+
+
+async def test_cancelled_async_with_still_waits_for_the_worker() -> None:
+    @thread_worker
+    def forever() -> Generator[int, None, None]:
+        while True:
+            yield 1
+
+    worker = forever()
+
+    async def body() -> None:
+        async with worker:
+            await asyncio.Event().wait()
+
+    task = asyncio.ensure_future(body())
+    await asyncio.wait_for(worker.yielded, WAIT)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(worker.finished, WAIT)
+    await worker.aborted
+
+
+async def test_awaiting_yielded_after_finish_raises() -> None:
+    worker = GeneratorWorker(count, 1)
+    await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    with pytest.raises(WorkerFinishedError):
+        await worker.yielded
+    with pytest.raises(WorkerFinishedError):
+        await worker.pause()
+    assert [v async for v in worker.yielded] == []
+
+
+def test_work_drives_the_generator_in_the_calling_thread() -> None:
+    events: list[Any] = []
+    worker = GeneratorWorker(count, 3)
+    worker.yielded.connect(lambda v: events.append((v, threading.get_ident())))
+    assert worker.work() == "counted 3"
+    assert events == [(i, threading.get_ident()) for i in range(3)]
+
+
+def test_generator_worker_rejects_plain_functions() -> None:
+    with pytest.raises(TypeError, match="not a generator function: use FunctionWorker"):
+        GeneratorWorker(lambda: 1)  # type: ignore[arg-type, return-value]

@@ -1,0 +1,168 @@
+"""Qt without a running asyncio loop (the napari style), and pytest-qt."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("qtpy")
+from pytestqt.qtbot import QtBot
+from qtpy import QtCore
+from qtpy.QtCore import QObject, QTimer
+from qtpy.QtWidgets import QPushButton
+
+from threadworker import FunctionWorker, GeneratorWorker, thread_worker
+
+WAIT_MS = 10_000
+
+
+def ticks() -> Generator[int, None, None]:
+    i = 0
+    while True:
+        yield i
+        i += 1
+        threading.Event().wait(0.001)
+
+
+def test_callbacks_arrive_on_the_gui_thread(qtbot: QtBot) -> None:
+    seen: list[Any] = []
+    worker = FunctionWorker(threading.get_ident)
+    worker.returned.connect(lambda ident: seen.append((ident, threading.get_ident())))
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+    [(worker_ident, callback_ident)] = seen
+    assert callback_ident == threading.get_ident()  # the GUI thread
+    assert worker_ident != callback_ident
+
+
+def test_wait_signals_strict_order_accepts_worker_signals(qtbot: QtBot) -> None:
+    worker = FunctionWorker(lambda: 3)
+    with qtbot.waitSignals(
+        [worker.started, worker.returned, worker.finished],
+        order="strict",
+        check_params_cbs=[None, lambda value: value == 3, None],  # type: ignore[list-item]
+        timeout=WAIT_MS,
+    ):
+        worker.start()
+
+
+def test_generator_signal_order_strict(qtbot: QtBot) -> None:
+    def three() -> Generator[int, None, str]:
+        yield 1
+        yield 2
+        return "end"
+
+    worker = GeneratorWorker(three)
+    with qtbot.waitSignals(
+        [worker.started, worker.yielded, worker.yielded, worker.returned, worker.finished],
+        order="strict",
+        check_params_cbs=[None, lambda v: v == 1, lambda v: v == 2, lambda v: v == "end", None],  # type: ignore[list-item]
+        timeout=WAIT_MS,
+    ):
+        worker.start()
+
+
+def test_timeout_message_names_the_worker_signal(qtbot: QtBot) -> None:
+    worker = FunctionWorker(lambda: 1)
+    with (
+        pytest.raises(qtbot.TimeoutError, match=r"FunctionWorker\[<lambda>\]\.errored"),
+        qtbot.waitSignal(worker.errored, timeout=300),
+    ):
+        worker.start()
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=WAIT_MS)
+
+
+def test_assert_not_emitted(qtbot: QtBot) -> None:
+    worker = FunctionWorker(lambda: 1)
+    with qtbot.assertNotEmitted(worker.errored), qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+
+
+def test_button_clicked_quits_and_finished_disconnects_the_button(qtbot: QtBot) -> None:
+    button = QPushButton("STOP!")
+    qtbot.addWidget(button)
+    worker = GeneratorWorker(ticks)
+    button.clicked.connect(worker.quit)
+    worker.finished.connect(button.clicked.disconnect)
+    with qtbot.waitSignal(worker.yielded, timeout=WAIT_MS):
+        worker.start()
+    with qtbot.waitSignals([worker.aborted, worker.finished], order="strict", timeout=WAIT_MS):
+        button.click()
+    button.click()  # disconnected: nothing happens, nothing raises
+
+
+def test_qtimer_single_shot_can_call_quit(qtbot: QtBot) -> None:
+    worker = GeneratorWorker(ticks)
+    with qtbot.waitSignal(worker.yielded, timeout=WAIT_MS):
+        worker.start()
+    with qtbot.waitSignal(worker.aborted, timeout=WAIT_MS):
+        QTimer.singleShot(0, worker.quit)
+
+
+def test_worker_signal_chains_into_a_qt_signal(qtbot: QtBot) -> None:
+    class Model(QObject):
+        value_changed = QtCore.Signal(object)  # type: ignore[attr-defined]
+
+    model = Model()
+    worker = FunctionWorker(lambda: "to Qt")
+    worker.returned.connect(model.value_changed)
+    with qtbot.waitSignal(model.value_changed, timeout=WAIT_MS) as blocker:
+        worker.start()
+    assert blocker.args == ["to Qt"]
+
+
+def test_unhandled_error_goes_to_sys_excepthook(qtbot: QtBot) -> None:
+    worker = FunctionWorker(lambda: 1 / 0)
+    with qtbot.capture_exceptions() as exceptions:
+        with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+            worker.start()
+        qtbot.wait(1)
+    assert [type(e[1]) for e in exceptions] == [ZeroDivisionError]
+
+
+def test_pause_resume_send_from_the_gui_thread(qtbot: QtBot) -> None:
+    received: list[Any] = []
+
+    def echo() -> Generator[int, Any, None]:
+        while True:
+            value = yield 0
+            if value is not None:
+                received.append(value)
+
+    worker = GeneratorWorker(echo)
+    with qtbot.waitSignal(worker.yielded, timeout=WAIT_MS):
+        worker.start()
+    with qtbot.waitSignal(worker.paused, timeout=WAIT_MS):
+        worker.toggle_pause()
+    with qtbot.waitSignal(worker.resumed, timeout=WAIT_MS):
+        worker.toggle_pause()
+    worker.send("hello")
+    qtbot.waitUntil(lambda: received == ["hello"], timeout=WAIT_MS)
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.quit()
+
+
+def test_connect_decorator_option_in_qt(qtbot: QtBot) -> None:
+    results: list[int] = []
+
+    @thread_worker(connect={"returned": results.append})
+    def compute() -> int:
+        return 11
+
+    worker = compute()
+    qtbot.waitUntil(lambda: results == [11], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=WAIT_MS)
+
+
+def test_worker_started_from_a_plain_thread_delivers_to_the_gui(qtbot: QtBot) -> None:
+    delivered: list[int] = []
+    worker = FunctionWorker(lambda: 1)
+    worker.returned.connect(lambda _: delivered.append(threading.get_ident()))
+    starter = threading.Thread(target=worker.start)
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        starter.start()
+        starter.join(10)
+    assert delivered == [threading.get_ident()]

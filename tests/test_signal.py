@@ -1,0 +1,214 @@
+"""Signals as callback hooks and awaitable events, outside any worker."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from threadworker import FunctionWorker, Signal, SignalInstance
+
+WAIT = 10
+
+
+class Owner:
+    """A minimal signal owner: everything is on the calling thread."""
+
+    changed: Signal[int] = Signal(nargs=1)
+    done: Signal[None] = Signal(once=True)
+
+    def __init__(self) -> None:
+        self.reported: list[BaseException] = []
+
+    def _post_to_home(self, fn: Callable[..., object], *args: object) -> bool:
+        return False
+
+    def _report_exception(self, exc: BaseException, message: str) -> None:
+        self.reported.append(exc)
+
+    def _signal_owner_name(self) -> str:
+        return "Owner"
+
+    def _signal_created(self, signal: SignalInstance[Any]) -> None:
+        pass
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.got: list[int] = []
+
+    def on_changed(self, value: int) -> None:
+        self.got.append(value)
+
+
+def test_class_access_gives_the_declaration_and_instances_get_their_own() -> None:
+    assert isinstance(Owner.changed, Signal)
+    a, b = Owner(), Owner()
+    assert isinstance(a.changed, SignalInstance)
+    assert a.changed is a.changed
+    assert a.changed is not b.changed
+    assert str(a.changed) != str(b.changed)  # pytest-qt keys signals by str()
+    assert a.changed.signal == "Owner.changed"
+    assert a.changed.name == "changed"
+
+
+def test_connect_emit_disconnect_in_order() -> None:
+    owner = Owner()
+    seen: list[str] = []
+    first = owner.changed.connect(lambda v: seen.append(f"first {v}"))
+    owner.changed.connect(lambda v: seen.append(f"second {v}"))
+    owner.changed.emit(1)
+    owner.changed.disconnect(first)
+    owner.changed.emit(2)
+    owner.changed.disconnect()
+    owner.changed.emit(3)
+    assert seen == ["first 1", "second 1", "second 2"]
+
+
+def test_connect_works_as_a_decorator() -> None:
+    owner = Owner()
+    seen: list[int] = []
+
+    @owner.changed.connect
+    def on_change(value: int) -> None:
+        seen.append(value)
+
+    owner.changed.emit(5)
+    assert seen == [5]
+    assert callable(on_change)
+
+
+def test_callbacks_with_fewer_parameters_get_the_leading_arguments() -> None:
+    owner = Owner()
+    seen: list[str] = []
+    owner.changed.connect(lambda: seen.append("no args"))
+    owner.changed.emit(9)
+    assert seen == ["no args"]
+
+
+def test_bound_methods_are_held_weakly_and_dead_ones_skipped() -> None:
+    owner = Owner()
+    receiver = Receiver()
+    owner.changed.connect(receiver.on_changed)
+    owner.changed.emit(1)
+    assert receiver.got == [1]
+    del receiver
+    gc.collect()
+    owner.changed.emit(2)  # no error: the dead receiver is dropped
+    assert not owner.changed.has_receivers()
+
+
+def test_lambdas_are_held_strongly() -> None:
+    owner = Owner()
+    seen: list[int] = []
+    owner.changed.connect(lambda v: seen.append(v))
+    gc.collect()
+    owner.changed.emit(4)
+    assert seen == [4]
+
+
+def test_disconnect_unknown_callback_raises() -> None:
+    owner = Owner()
+    with pytest.raises(ValueError, match="is not connected"):
+        owner.changed.disconnect(print)
+
+
+def test_connect_rejects_non_callables() -> None:
+    owner = Owner()
+    with pytest.raises(TypeError, match="needs a callable"):
+        owner.changed.connect(42)  # type: ignore[type-var]
+
+
+def test_emit_checks_the_argument_count() -> None:
+    owner = Owner()
+    with pytest.raises(TypeError, match="emitted with 1 argument"):
+        owner.changed.emit()
+
+
+def test_raising_callback_is_reported_and_later_ones_still_run() -> None:
+    owner = Owner()
+    seen: list[int] = []
+
+    def bad(_: int) -> None:
+        raise RuntimeError("boom")
+
+    owner.changed.connect(bad)
+    owner.changed.connect(seen.append)
+    owner.changed.emit(1)
+    assert seen == [1]
+    assert [str(e) for e in owner.reported] == ["boom"]
+
+
+def test_chaining_into_another_signal() -> None:
+    source, target = Owner(), Owner()
+    seen: list[int] = []
+    target.changed.connect(seen.append)
+    source.changed.connect(target.changed)
+    source.changed.emit(7)
+    assert seen == [7]
+
+
+async def test_await_repeating_signal_waits_for_the_next_emission() -> None:
+    owner = Owner()
+    owner.changed.emit(1)  # before anyone waits: not latched
+    waiter = asyncio.ensure_future(owner.changed)
+    await asyncio.sleep(0)
+    owner.changed.emit(2)
+    assert await asyncio.wait_for(waiter, WAIT) == 2
+
+
+async def test_await_one_shot_signal_is_latched() -> None:
+    owner = Owner()
+    owner.done.emit()
+    await asyncio.wait_for(owner.done, WAIT)  # returns at once
+
+
+async def test_async_iteration_over_a_signal_ends_when_closed() -> None:
+    owner = Owner()
+    collected: list[int] = []
+
+    async def collect() -> None:
+        async for value in owner.changed:
+            collected.append(value)
+
+    task = asyncio.ensure_future(collect())
+    await asyncio.sleep(0)
+    for i in range(3):
+        owner.changed.emit(i)
+    owner.changed._close(RuntimeError("closed"))
+    await asyncio.wait_for(task, WAIT)
+    assert collected == [0, 1, 2]
+
+
+async def test_awaiting_from_a_loop_in_another_thread() -> None:
+    worker = FunctionWorker(lambda: "cross-thread")
+
+    def other_thread() -> str:
+        async def wait() -> str:
+            return await worker.returned
+
+        return asyncio.run(wait())
+
+    result = asyncio.ensure_future(asyncio.to_thread(other_thread))
+    await asyncio.sleep(0.01)  # the other loop subscribes (bounded by WAIT below)
+    worker.start()
+    assert await asyncio.wait_for(result, WAIT) == "cross-thread"
+
+
+def test_signal_declaration_validates_nargs() -> None:
+    with pytest.raises(ValueError, match="nargs must be 0 or 1"):
+        Signal(nargs=2)
+
+
+def test_builtin_callbacks_without_signature_get_all_arguments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    owner = Owner()
+    owner.changed.connect(print)
+    owner.changed.emit(3)
+    assert capsys.readouterr().out == "3\n"
+    assert sys.modules["builtins"] is not None
