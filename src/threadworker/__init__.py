@@ -12,8 +12,6 @@ loop or a Qt GUI. Every signal is both a callback hook and an awaitable::
     async for partial in average(1024): ...
 """
 
-from __future__ import annotations
-
 from ._current import current_worker as current_worker
 from ._exceptions import WorkerAborted as WorkerAborted
 from ._exceptions import WorkerFinishedError as WorkerFinishedError

@@ -1,0 +1,240 @@
+"""Ending with the loop, the app or the interpreter: never a hang.
+
+Each case runs in a fresh interpreter, bounded by a timeout, and asserts on
+what it printed and how it exited.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+LIMIT = 60  # seconds for a whole child process: a hang fails, never blocks CI
+
+
+def run(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONWARNINGS": "default"}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+        env=env,
+        check=False,
+    )
+
+
+INFINITE = """
+import asyncio, threading
+from threadworker import thread_worker, current_worker
+
+@thread_worker
+def forever():
+    try:
+        while True:
+            yield 1
+    finally:
+        print("generator cleaned up", flush=True)
+"""
+
+
+def test_asyncio_run_returning_quits_running_generators() -> None:
+    result = run(
+        INFINITE
+        + """
+async def main():
+    worker = forever()
+    worker.finished.connect(lambda: print("finished emitted", flush=True))
+    worker.start()
+    await worker.yielded
+    # return without quitting: the loop's close must end the worker
+
+asyncio.run(main())
+print("exited cleanly", flush=True)
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "generator cleaned up",
+        "finished emitted",
+        "exited cleanly",
+    ]
+
+
+def test_interpreter_exit_with_an_unclosed_loop_does_not_hang() -> None:
+    result = run(
+        INFINITE
+        + """
+async def main():
+    worker = forever()
+    worker.start()
+    await worker.yielded
+
+loop = asyncio.new_event_loop()
+loop.run_until_complete(main())
+print("leaving without closing the loop", flush=True)
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "leaving without closing the loop",
+        "generator cleaned up",
+    ]
+
+
+def test_blocking_function_is_abandoned_with_a_warning_naming_it() -> None:
+    result = run(
+        """
+import asyncio, threading
+from threadworker import thread_worker, configure
+
+@thread_worker
+def stuck_forever():
+    threading.Event().wait()
+
+async def main():
+    configure(shutdown_timeout=0.2)
+    worker = stuck_forever()
+    worker.start()
+    await worker.started
+
+asyncio.run(main())
+print("exited", flush=True)
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exited" in result.stdout
+    assert "RuntimeWarning: threadworker abandoned 1 worker(s)" in result.stderr
+    assert "FunctionWorker[stuck_forever]" in result.stderr
+
+
+def test_keyboard_interrupt_with_many_workers_exits() -> None:
+    result = run(
+        INFINITE
+        + """
+import signal, time
+from threadworker import create_worker, configure
+
+def blocking():
+    me = current_worker()
+    while not me.abort_requested:
+        threading.Event().wait(0.01)
+
+async def main():
+    configure(shutdown_timeout=5)
+    workers = [forever() for _ in range(30)] + [create_worker(blocking) for _ in range(20)]
+    for w in workers:
+        w.start()
+    for w in workers[:5]:
+        w.pause()
+    await workers[-1].started
+    signal.raise_signal(signal.SIGINT)
+    await asyncio.Event().wait()
+
+try:
+    asyncio.run(main())
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith("interrupted")
+    # Threads print concurrently, so count in the raw text.
+    assert result.stdout.count("generator cleaned up") == 30
+
+
+def test_core_runs_without_qt_and_start_without_a_loop_says_what_to_do() -> None:
+    result = run(
+        """
+import asyncio, sys
+from threadworker import FunctionWorker, thread_worker
+
+@thread_worker
+def double(x):
+    return 2 * x
+
+async def main():
+    return await double(21)
+print(asyncio.run(main()))
+qt = [m for m in ("PyQt6", "PySide6", "PyQt5", "PySide2", "qtpy", "qasync") if m in sys.modules]
+print("qt modules:", qt)
+try:
+    FunctionWorker(print).start()
+except RuntimeError as exc:
+    print("error:", exc)
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert "42" in result.stdout.splitlines()
+    assert "qt modules: []" in result.stdout
+    assert "error: cannot start a worker here: there is no running asyncio event loop" in (
+        result.stdout
+    )
+
+
+@pytest.mark.qt
+def test_app_exec_mode_delivers_and_quitting_the_app_ends_workers() -> None:
+    result = run(
+        INFINITE
+        + """
+import sys
+from qtpy.QtWidgets import QApplication
+from qtpy.QtCore import QTimer
+from threadworker import FunctionWorker
+
+app = QApplication(sys.argv)
+main_thread = threading.get_ident()
+fw = FunctionWorker(lambda: "computed")
+on_main = lambda: threading.get_ident() == main_thread
+fw.returned.connect(lambda v: print("returned", v, on_main(), flush=True))
+gw = forever()
+gw.yielded.connect(lambda v: None)
+gw.finished.connect(lambda: print("generator finished", flush=True))
+fw.finished.connect(lambda: QTimer.singleShot(50, app.quit))
+fw.start()
+gw.start()
+app.exec()
+print("app.exec returned", flush=True)
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "returned computed True",
+        "generator cleaned up",
+        "generator finished",
+        "app.exec returned",
+    ]
+    assert "QThread: Destroyed" not in result.stderr
+
+
+@pytest.mark.qt
+def test_qasync_run_ends_workers_when_main_returns() -> None:
+    result = run(
+        INFINITE
+        + """
+import qasync
+from qtpy.QtWidgets import QApplication
+
+async def main():
+    worker = forever()
+    worker.finished.connect(lambda: print("finished emitted", flush=True))
+    worker.start()
+    await worker.yielded
+    print("main returns", flush=True)
+
+app = QApplication([])
+qasync.run(main())
+print("exited cleanly", flush=True)
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "main returns",
+        "generator cleaned up",
+        "finished emitted",
+        "exited cleanly",
+    ]
