@@ -8,9 +8,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(QT_API)
 
 ifeq ($(QT_API),pyside6)
-EXTRAS := pyside6,test
+EXTRAS := pyside6,test,demo
 else
-EXTRAS := qt,test
+EXTRAS := qt,test,demo
 endif
 
 .PHONY: demo test lint typecheck pytest venv clean

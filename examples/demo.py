@@ -1,0 +1,181 @@
+"""threadworker demo: two generator workers feeding a live window.
+
+Left: the cumulative mean of 1024 random 512x512 frames builds up (the
+guide's "intermediate results" example), with a progress bar and a
+Pause/Resume button. Right: an endless stream of frames every 50 ms (the
+guide's "flow control" example) with a STOP button. A 10 ms timer measures
+how long the GUI thread is ever blocked.
+
+With a display the window stays until closed. Without one it runs offscreen
+for a few seconds, saves ``demo.png``, prints what happened and exits 0.
+
+Run: ``make demo`` (or ``python examples/demo.py [--seconds N] [--png PATH]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Generator
+
+from _common import ensure_display, make_image_view, quiet_offscreen_warnings
+
+HEADLESS = ensure_display()
+
+import numpy as np  # noqa: E402
+import qasync  # noqa: E402
+from qtpy.QtCore import QTimer  # noqa: E402
+from qtpy.QtWidgets import (  # noqa: E402
+    QApplication,
+    QGridLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QWidget,
+)
+
+from threadworker import GeneratorWorker, thread_worker  # noqa: E402
+
+FRAMES = 1024
+EVERY = 16
+
+
+@thread_worker
+def large_random_images() -> Generator[np.ndarray, None, np.ndarray]:
+    """Yield the running mean of random frames every 16 frames."""
+    cumsum = np.zeros((512, 512))
+    for i in range(FRAMES):
+        cumsum += np.random.rand(512, 512)
+        if i % EVERY == 0:
+            yield cumsum / (i + 1)
+    return cumsum / FRAMES
+
+
+@thread_worker
+def yield_random_images_forever() -> Generator[np.ndarray, None, None]:
+    """Yield a flickering random frame every 50 ms, forever."""
+    i = 0
+    while True:
+        yield np.random.rand(512, 512) * np.cos(i * 0.2)
+        i += 1
+        time.sleep(0.05)
+
+
+class StallMeter:
+    """A 10 ms timer: the longest gap between its ticks is the worst GUI stall."""
+
+    def __init__(self) -> None:
+        self.max_gap_ms = 0.0
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.max_gap_ms = max(self.max_gap_ms, (now - self._last) * 1000)
+        self._last = now
+
+
+class DemoWindow(QWidget):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("threadworker demo")
+        self.mean_view = make_image_view()
+        self.stream_view = make_image_view()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, FRAMES // EVERY)
+        self.progress.setValue(0)  # a fresh QProgressBar reports -1
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("STOP!")
+        self.status = QLabel("starting…")
+        layout = QGridLayout(self)
+        layout.addWidget(QLabel("cumulative mean (yielded every 16 frames)"), 0, 0)
+        layout.addWidget(QLabel("endless stream (every 50 ms)"), 0, 1)
+        layout.addWidget(self.mean_view, 1, 0)
+        layout.addWidget(self.stream_view, 1, 1)
+        layout.addWidget(self.progress, 2, 0)
+        layout.addWidget(self.stop_button, 2, 1)
+        layout.addWidget(self.pause_button, 3, 0)
+        layout.addWidget(self.status, 3, 1)
+        self.stall = StallMeter()
+        self._started = time.perf_counter()
+
+    def attach(
+        self,
+        mean: GeneratorWorker[np.ndarray, None, np.ndarray],
+        stream: GeneratorWorker[np.ndarray, None, None],
+    ) -> None:
+        """Wire both workers to the widgets, the callback (superqt) way."""
+        mean.yielded.connect(lambda image: self.mean_view.show_array(image, 0.45, 0.55))
+        mean.yielded.connect(lambda _: self.progress.setValue(self.progress.value() + 1))
+        mean.returned.connect(lambda image: self.mean_view.show_array(image, 0.45, 0.55))
+        mean.finished.connect(lambda: self.pause_button.setEnabled(False))
+        mean.paused.connect(lambda: self.pause_button.setText("Resume"))
+        mean.resumed.connect(lambda: self.pause_button.setText("Pause"))
+        self.pause_button.clicked.connect(mean.toggle_pause)
+
+        stream.yielded.connect(lambda image: self.stream_view.show_array(image, -0.8, 0.8))
+        self.stop_button.clicked.connect(stream.quit)
+        stream.finished.connect(self.stop_button.clicked.disconnect)
+        stream.finished.connect(lambda: self.stop_button.setText("stopped"))
+
+    def refresh_status(self) -> None:
+        elapsed = time.perf_counter() - self._started
+        fps = self.stream_view.frames_shown / elapsed if elapsed else 0.0
+        self.status.setText(
+            f"stream {fps:4.1f} frames/s · max GUI stall {self.stall.max_gap_ms:4.1f} ms"
+        )
+
+
+async def main(seconds: float, png: str) -> int:
+    window = DemoWindow()
+    window.show()
+    mean = large_random_images()
+    stream = yield_random_images_forever()
+    window.attach(mean, stream)
+    status = QTimer()
+    status.setInterval(200)
+    status.timeout.connect(window.refresh_status)
+    status.start()
+
+    closed = asyncio.Event()
+    window.destroyed.connect(closed.set)
+    app = QApplication.instance()
+    app.lastWindowClosed.connect(closed.set)
+
+    async with mean, stream:  # started now; quit and awaited on the way out
+        if HEADLESS:
+            await mean.yielded  # the first partial mean is on screen
+            await mean.pause()  # flow control, confirmed by the worker
+            await asyncio.sleep(0.3)
+            await mean.resume()
+            await asyncio.sleep(seconds)
+            window.refresh_status()
+            window.grab().save(png)
+        else:
+            await closed.wait()
+        mean_frames = window.mean_view.frames_shown
+        stream_frames = window.stream_view.frames_shown
+        stall = window.stall.max_gap_ms
+    progress = f"{window.progress.value()}/{FRAMES // EVERY}"
+    print(f"cumulative mean: {mean_frames} frames shown, progress {progress}")
+    print(f"endless stream: {stream_frames} frames shown, then quit")
+    print(f"max GUI stall: {stall:.1f} ms (a 10 ms timer never waited longer)")
+    if HEADLESS:
+        print(f"screenshot saved to {png}")
+    ok = stream_frames > 0 and mean_frames > 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="headless run time")
+    parser.add_argument("--png", default="demo.png", help="headless screenshot path")
+    args = parser.parse_args()
+    if HEADLESS:
+        quiet_offscreen_warnings()
+    app = QApplication.instance() or QApplication([])
+    raise SystemExit(qasync.run(main(args.seconds, args.png)))
