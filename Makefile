@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with only Python:
 #   make demo   — run the main example (offscreen when there is no display)
 #   make test   — ruff, mypy --strict and the whole test suite
+# Also: make bench / make bench-quick (benchmarks against superqt & co).
 PYTHON ?= python3
 VENV ?= .venv
 QT_API ?= pyqt6
@@ -13,7 +14,7 @@ else
 EXTRAS := qt,test,demo
 endif
 
-.PHONY: demo test lint typecheck pytest venv clean
+.PHONY: demo test lint typecheck pytest venv clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,17 @@ pytest: $(STAMP)
 	QT_API=$(QT_API) $(PY) -m pytest
 
 test: lint typecheck pytest
+
+$(VENV)/.installed-bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS),bench]"
+	touch $@
+
+# Benchmarks: threadworker and its peers side by side; prints ratios, saves JSON.
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/run.py
+
+bench-quick: $(VENV)/.installed-bench
+	$(PY) benchmarks/run.py --quick
 
 clean:
 	rm -rf $(VENV) .venv-* build dist .mypy_cache .ruff_cache

@@ -1,0 +1,226 @@
+"""Run threadworker and its peers side by side; print ratios; save JSON.
+
+Every (scenario, peer) pair runs in a fresh child process with a hard
+timeout, so one peer's threads or memory never colour another's numbers.
+Ratios are ``ours ÷ peer``, taken within one run on one machine: absolute
+times on a shared 2-core machine drift between runs, ratios much less.
+
+Usage: ``python benchmarks/run.py [--quick] [--only SCENARIO ...] [--out PATH]``
+(``make bench`` / ``make bench-quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+FULL = {
+    "round_trips": 2000,
+    "burst": 1000,
+    "yields": 100_000,
+    "stall_seconds": 2000,  # milliseconds of timer ticks
+    "cpu_loop": 8_000_000,
+    "control_rounds": 50,
+    "quit_rounds": 20,
+    "flood": 200_000,
+    "scale_max": 1000,
+    "scale_functions": 10_000,
+}
+QUICK = {
+    "round_trips": 500,
+    "burst": 300,
+    "yields": 30_000,
+    "stall_seconds": 500,
+    "cpu_loop": 2_000_000,
+    "control_rounds": 10,
+    "quit_rounds": 5,
+    "flood": 10_000,
+    "scale_max": 100,
+    "scale_functions": 1000,
+}
+
+# (scenario, metric, ours, peer or None for an absolute target, target, how)
+# how: "le" ratio (or value) must be <= target; "info" is reported only.
+COMPARISONS: list[tuple[str, str, str, str | None, float | None, str]] = [
+    ("round_trip", "seconds", "tw", "to_thread", 1.2, "le"),
+    ("round_trip", "seconds", "tw_qt", "superqt", 0.15, "le"),
+    ("round_trip", "seconds", "tw_qasync", "qasync_exec", None, "info"),
+    ("round_trip", "seconds", "tw", "raw", None, "info"),
+    ("burst", "seconds", "tw", "to_thread", 1.2, "le"),
+    ("burst", "seconds", "tw_qt", "superqt", None, "info"),
+    ("yield_throughput", "seconds", "tw", "superqt", 0.25, "le"),
+    ("yield_throughput", "seconds", "tw_iter", "superqt", 0.25, "le"),
+    ("yield_throughput", "seconds", "tw_qt", "superqt", 0.25, "le"),
+    ("yield_throughput", "seconds", "tw", "raw", None, "info"),
+    ("ui_stall_yield", "p99_gap_ms", "tw", None, 11.0, "le"),
+    ("ui_stall_yield", "p99_gap_ms", "tw_qt", None, 11.0, "le"),
+    ("ui_stall_yield", "p99_gap_ms", "tw_qt", "superqt", None, "info"),
+    ("ui_stall_cpu", "p99_gap_ms", "tw_qt", "superqt", 1.0, "le"),
+    ("ui_stall_cpu", "p99_gap_ms", "tw", "to_thread", None, "info"),
+    ("control_latency", "pause_median_ms", "tw", None, 0.6, "le"),
+    ("control_latency", "resume_median_ms", "tw", None, 0.5, "le"),
+    ("control_latency", "quit_median_ms", "tw", None, 0.6, "le"),
+    ("control_latency", "resume_median_ms", "tw_qt", "superqt", None, "info"),
+    ("flood_memory", "rss_growth_mib", "tw", None, 10.0, "le"),
+    ("flood_memory", "rss_growth_mib", "tw_qt", None, 10.0, "le"),
+    ("flood_memory", "lost", "tw", None, 0.0, "le"),
+    ("flood_memory", "rss_growth_mib", "tw", "superqt", None, "info"),
+]
+
+
+def run_child(scenario: str, peer: str, sizes: dict[str, int], timeout: float) -> dict[str, Any]:
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import scenarios; "
+        "r = scenarios.SCENARIOS[sys.argv[2]][sys.argv[3]](json.loads(sys.argv[4])); "
+        "print('RESULT ' + json.dumps(r))"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_LOGGING_RULES": "qt.qpa.*=false"}
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(HERE), scenario, peer, json.dumps(sizes)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:g} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
+            result["wall_seconds"] = round(time.perf_counter() - started, 2)
+            return result
+    return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("threadworker", "superqt", "qasync", "PyQt6", "PySide6-Essentials", "qtpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def compare(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for scenario, metric, ours, peer, target, how in COMPARISONS:
+        mine = results.get(scenario, {}).get(ours, {}).get(metric)
+        theirs = results.get(scenario, {}).get(peer, {}).get(metric) if peer else None
+        if mine is None or (peer is not None and not theirs):
+            value = None
+        elif peer is None:
+            value = float(mine)
+        else:
+            value = float(mine) / float(theirs)
+        met = None if how == "info" or value is None or target is None else value <= target
+        rows.append(
+            {
+                "scenario": scenario,
+                "metric": metric,
+                "ours": ours,
+                "peer": peer,
+                "ours_value": mine,
+                "peer_value": theirs,
+                "ratio_or_value": value,
+                "target": target,
+                "met": met,
+            }
+        )
+    return rows
+
+
+def fmt(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    header = (
+        f"{'scenario':<17} {'metric':<17} {'ours':<9} {'peer':<12} "
+        f"{'ours':>9} {'peer':>9} {'ratio':>8}  target  met"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        target = "—" if r["target"] is None else f"≤{r['target']:g}"
+        met = {True: "yes", False: "NO", None: ""}[r["met"]]
+        print(
+            f"{r['scenario']:<17} {r['metric']:<17} {r['ours']:<9} "
+            f"{(r['peer'] or '(absolute)'):<12} "
+            f"{fmt(r['ours_value']):>9} {fmt(r['peer_value']):>9} {fmt(r['ratio_or_value']):>8}  "
+            f"{target:<6}  {met}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: under a minute")
+    parser.add_argument("--only", nargs="*", help="scenarios to run (default: all)")
+    parser.add_argument("--out", help="JSON results path (default: benchmarks/results/...)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
+    import scenarios
+
+    sizes = QUICK if args.quick else FULL
+    timeout = 90.0 if args.quick else 600.0
+    chosen = args.only or list(scenarios.SCENARIOS)
+    load_before = os.getloadavg()
+    results: dict[str, dict[str, Any]] = {}
+    for scenario in chosen:
+        results[scenario] = {}
+        for peer in scenarios.SCENARIOS[scenario]:
+            result = run_child(scenario, peer, sizes, timeout)
+            results[scenario][peer] = result
+            shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
+            print(f"  {scenario:<17} {peer:<13} {shown}", flush=True)
+    rows = compare(results)
+    print()
+    print_table(rows)
+    command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
+    if args.only:
+        command += " --only " + " ".join(args.only)
+    report = {
+        "command": command,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+        },
+        "versions": versions(),
+        "sizes": sizes,
+        "results": results,
+        "comparisons": rows,
+    }
+    out = (
+        Path(args.out)
+        if args.out
+        else HERE / "results" / ("quick.json" if args.quick else "full.json")
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nsaved {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
