@@ -5,6 +5,11 @@ so a fast generator costs a handful of loop iterations, not one per value.
 The producer blocks when the channel is full: a slow consumer slows the
 generator down instead of growing memory. The home side drains in slices of
 at most :data:`SLICE_SECONDS`, so a flood of values never freezes the GUI.
+
+The common path takes no lock: ``deque.append`` and ``deque.popleft`` are
+atomic, and each side re-checks after publishing its flag, so neither a
+wake-up nor a waiting producer can be missed (see :meth:`Channel.put` and
+:meth:`Channel.drain`). The lock is only for sleeping and waking.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ __all__ = ["Channel"]
 
 SLICE_SECONDS = 0.001
 DEFAULT_CAPACITY = 1024
+_CHECK_EVERY = 64  # items between clock and backpressure checks
 
 
 class Channel:
@@ -31,7 +37,7 @@ class Channel:
     handle : callable
         Called on the home thread with each item.
     blocked : callable
-        Asked on the home thread after each item; while it returns True,
+        Asked on the home thread every few items; while it returns True,
         draining stops until :meth:`resume` is called.
     capacity : int
         How many undelivered items make :meth:`put` block.
@@ -48,23 +54,28 @@ class Channel:
         self._handle = handle
         self._blocked = blocked
         self._capacity = capacity
-        self._cond = threading.Condition(threading.Lock())
         self._items: deque[Any] = deque()
-        self._batch: deque[Any] = deque()  # taken by the home side, not yet handled
-        self._scheduled = False
+        self._cond = threading.Condition(threading.Lock())
+        self._scheduled = False  # a drain is posted or running
+        self._producer_waiting = False
         self._stalled = False
         self._unbounded = False
 
     def put(self, item: Any) -> None:
         """Queue *item*; block while the channel is full (producer thread)."""
-        with self._cond:
-            while len(self._items) >= self._capacity and not self._unbounded:
-                self._cond.wait()
-            self._items.append(item)
-            if self._scheduled:
-                return
+        items = self._items
+        if len(items) >= self._capacity and not self._unbounded:
+            with self._cond:
+                self._producer_waiting = True
+                # Re-checked after publishing the flag: a drain that emptied
+                # the channel before seeing the flag is caught here.
+                while len(items) >= self._capacity and not self._unbounded:
+                    self._cond.wait()
+                self._producer_waiting = False
+        items.append(item)
+        if not self._scheduled:
             self._scheduled = True
-        self._post(self.drain)
+            self._post(self.drain)
 
     def stop_blocking(self) -> None:
         """Never block the producer again (it is being asked to quit)."""
@@ -86,34 +97,42 @@ class Channel:
             self._stalled = True
         if self._blocked():
             return True
-        # Unblocked meanwhile (the resume may have come before we stalled).
-        with self._cond:
+        with self._cond:  # unblocked meanwhile
             if not self._stalled:
                 return True  # a resume already re-posted the drain
             self._stalled = False
         return False
 
+    def _wake_producer(self) -> None:
+        if self._producer_waiting:
+            with self._cond:
+                self._cond.notify()
+
     def drain(self) -> None:
         """Handle queued items, for one time slice (home thread)."""
-        deadline = time.perf_counter() + SLICE_SECONDS
-        batch = self._batch
+        items = self._items
         handle = self._handle
-        blocked = self._blocked
+        popleft = items.popleft
+        deadline = time.perf_counter() + SLICE_SECONDS
         count = 0
         while True:
-            if not batch:
-                with self._cond:
-                    if not self._items:
-                        self._scheduled = False
-                        return
-                    batch = self._batch = self._items
-                    self._items = deque()
-                    self._cond.notify()
-            while batch:
-                count += 1
-                handle(batch.popleft())
-                if blocked() and self._stall():
+            try:
+                item = popleft()
+            except IndexError:
+                self._scheduled = False
+                # Re-checked after clearing the flag: an item put while the
+                # producer still saw the flag set would otherwise sit here.
+                if not items:
+                    self._wake_producer()
                     return
-                if not count & 31 and time.perf_counter() > deadline:
+                self._scheduled = True
+                continue
+            handle(item)
+            count += 1
+            if count % _CHECK_EVERY == 0:
+                self._wake_producer()
+                if self._blocked() and self._stall():
+                    return
+                if time.perf_counter() > deadline:
                     self._post(self.drain)  # let timers and input run first
                     return

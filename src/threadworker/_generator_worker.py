@@ -14,18 +14,18 @@ import inspect
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._latch import Latch
-from ._signal import Signal, SignalInstance
+from ._signal import Signal, SignalInstance, _SignalIterator
 from ._stepper import GeneratorDriver
 from ._warnings import WarningArgs
 from ._worker import WorkerBase, _name_of
 
 if TYPE_CHECKING:
-    from typing import Self
+    pass
 
 __all__ = ["GeneratorWorker"]
 
@@ -171,35 +171,53 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         self._run(context, self._handle)
 
     def _run(self, context: contextvars.Context, put: Callable[[Any], object]) -> None:
-        """Decide, step and report until the generator ends (its own thread)."""
-        driver = self._driver
-        control = self._control
+        """Drive the generator until it ends (its own thread, or ``work()``'s)."""
         try:
-            while True:
-                with control:
-                    action = driver.next_action()
-                    while action[0] == "wait":
-                        control.wait()
-                        action = driver.next_action()
-                kind = action[0]
-                if kind == "step":
-                    outcome, payload = context.run(driver.step, action[1])
-                    if action[2] is not None:
-                        put(_Event("received", action[2]))
-                    if outcome == "yielded":
-                        put(payload)
-                        continue
-                    put(_Event(outcome, payload))
-                    return
-                if kind == "abort":
-                    outcome, payload = context.run(driver.close)
-                    put(_Event(outcome, payload))
-                    return
-                put(_Event(kind + "d"))  # "paused" / "resumed"
+            # One context for the generator's whole life, as if it ran inline.
+            context.run(self._drive, put)
         except BaseException as exc:  # pragma: no cover - a bug here must not hang
             put(_Event("errored", exc))
         finally:
             self._thread_done.set()
+
+    def _drive(self, put: Callable[[Any], object]) -> None:
+        driver = self._driver
+        control = self._control
+        # Typed loosely: a step with nothing sent resumes with None, whatever S is.
+        send: Callable[[Any], Any] = driver.generator.send
+        while True:
+            if not driver.attention:
+                # Fast path: nothing requested, so step with None, lock-free.
+                try:
+                    value = send(None)
+                except StopIteration as stop:
+                    put(_Event("returned", stop.value))
+                    return
+                except BaseException as exc:
+                    put(_Event("errored", exc))
+                    return
+                driver.mark_stepped()
+                put(value)
+                continue
+            with control:
+                action = driver.next_action()
+                while action[0] == "wait":
+                    control.wait()
+                    action = driver.next_action()
+            kind = action[0]
+            if kind == "step":
+                outcome, payload = driver.step(action[1])
+                if action[2] is not None:
+                    put(_Event("received", action[2]))
+                if outcome == "yielded":
+                    put(payload)
+                    continue
+                put(_Event(outcome, payload))
+                return
+            if kind == "abort":
+                put(_Event(*driver.close()))
+                return
+            put(_Event(kind + "d"))  # "paused" / "resumed"
 
     def _deliver_warning(self, args: WarningArgs) -> None:
         channel = self._channel
@@ -222,7 +240,7 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         if type(item) is not _Event:
             signal = self._yielded_signal
             if signal is not None:
-                signal._emit_here((item,))
+                signal._emit_value(item)
             return
         kind = item.kind
         if kind == "received":
@@ -269,33 +287,26 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         Starts the worker if needed. Ends when the generator returns (or is
         quit); raises the generator's exception if it fails.
         """
-        iterator = _WorkerIterator(self, self.yielded.__aiter__())
+        iterator = self.yielded._subscribe(_WorkerIterator(self))
         if self._state == "created":
             self.start()
         return iterator
 
 
-class _WorkerIterator(AsyncIterator[Y]):
-    """Iterates a worker's values, then raises its exception if it failed."""
+class _WorkerIterator(_SignalIterator[Y]):
+    """A worker's values, then its exception if it failed (ends quietly if quit)."""
 
-    def __init__(self, worker: GeneratorWorker[Y, Any, Any], values: AsyncIterator[Y]) -> None:
+    __slots__ = ("_worker",)
+
+    def __init__(self, worker: GeneratorWorker[Y, Any, Any]) -> None:
+        super().__init__(worker.yielded)
         self._worker = worker
-        self._values = values
+        # While it iterates, the worker's errors count as handled here.
         worker._iterating.add(self)
 
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> Y:
-        try:
-            return await self._values.__anext__()
-        except StopAsyncIteration:
-            self._worker._iterating.discard(self)
-            error = self._worker._fired.get("errored")
-            if error is not None:
-                raise error from None
-            raise
-
-    def __del__(self) -> None:
-        # An abandoned iterator (``break``) no longer counts as handling errors.
+    def _ended(self) -> NoReturn:
         self._worker._iterating.discard(self)
+        error = self._worker._fired.get("errored")
+        if error is not None:
+            raise error
+        raise StopAsyncIteration

@@ -18,7 +18,7 @@ import types
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar, overload
 
 from ._latch import Latch
 
@@ -135,7 +135,9 @@ class SignalInstance(Generic[T]):
         self._slots: list[_Slot] = []  # replaced, never mutated: emit iterates it
         self._latch: Latch[T] | None = Latch() if signal.once else None
         self._waiters: list[Latch[T]] = []
-        self._iterators: weakref.WeakSet[_SignalIterator[T]] = weakref.WeakSet()
+        # Weak, so an iterator abandoned by ``break`` is dropped; a plain list
+        # (replaced, never mutated) because emission walks it per value.
+        self._iterators: list[weakref.ref[_SignalIterator[T]]] = []
         self._closed: BaseException | None = None
         self._on_space: Callable[[], None] | None = None
         #: The name pytest-qt shows in its messages.
@@ -191,7 +193,9 @@ class SignalInstance(Generic[T]):
             return True
         if self._latch is not None and self._latch.has_waiters():
             return True
-        return any(w.has_waiters() for w in self._waiters) or len(self._iterators) > 0
+        return any(w.has_waiters() for w in self._waiters) or any(
+            ref() is not None for ref in self._iterators
+        )
 
     # -- emission --------------------------------------------------------------
     def emit(self, *args: Any) -> None:
@@ -230,8 +234,38 @@ class SignalInstance(Generic[T]):
             waiters, self._waiters = self._waiters, []
             for latch in waiters:
                 latch.set_result(payload)
-        for iterator in self._iterators:
-            iterator._push(payload)
+        for ref in self._iterators:
+            iterator = ref()
+            if iterator is not None:
+                iterator._push(payload)
+
+    def _emit_value(self, value: Any) -> None:
+        """Deliver a one-argument emission: :meth:`_emit_here` minus the tuple.
+
+        The generator worker's hot path: one call per yielded value.
+        """
+        if self._closed is not None:
+            return
+        dead = False
+        for slot in self._slots:
+            try:
+                if not slot.call_one(value):
+                    dead = True
+            except Exception as exc:
+                self._report(exc, f"Exception in callback {slot!r} of {self.signal}")
+        if dead:
+            self._slots = [slot for slot in self._slots if slot.alive()]
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for latch in waiters:
+                latch.set_result(value)
+        for ref in self._iterators:
+            iterator = ref()
+            if iterator is not None:
+                iterator._buffer.append(value)  # _push, inlined: once per value
+                wakeup = iterator._wakeup
+                if wakeup is not None and not wakeup.done():
+                    wakeup.set_result(None)
 
     def _report(self, exc: BaseException, message: str) -> None:
         owner = self._owner_ref()
@@ -243,9 +277,11 @@ class SignalInstance(Generic[T]):
     @property
     def _congested(self) -> bool:
         """Whether an async iterator has too many unread values."""
-        if not self._iterators:
-            return False
-        return any(len(it._buffer) >= ITERATOR_HIGH_WATER for it in self._iterators)
+        for ref in self._iterators:
+            iterator = ref()
+            if iterator is not None and len(iterator._buffer) >= ITERATOR_HIGH_WATER:
+                return True
+        return False
 
     def _close(self, reason: BaseException) -> None:
         """Mark the signal dead: fail waiters with *reason*, end iterators."""
@@ -257,8 +293,10 @@ class SignalInstance(Generic[T]):
         waiters, self._waiters = self._waiters, []
         for latch in waiters:
             latch.set_exception(reason)
-        for iterator in self._iterators:
-            iterator._end()
+        for ref in self._iterators:
+            iterator = ref()
+            if iterator is not None:
+                iterator._end()
 
     # -- awaiting ----------------------------------------------------------------
     def __await__(self) -> Generator[Any, None, T]:
@@ -277,17 +315,24 @@ class SignalInstance(Generic[T]):
         self._waiters.append(latch)
         return (yield from latch.__await__())
 
+    def _forget_iterator(self, dead: weakref.ref[_SignalIterator[T]]) -> None:
+        self._iterators = [ref for ref in self._iterators if ref is not dead]
+
     def __aiter__(self) -> AsyncIterator[T]:
         """Iterate over emissions from now until the owner finishes."""
-        iterator: _SignalIterator[T] = _SignalIterator(self)
+        return self._subscribe(_SignalIterator(self))
+
+    def _subscribe(self, iterator: _SignalIteratorT) -> _SignalIteratorT:
+        """Feed *iterator* every emission from now on."""
         if self._closed is not None:
             iterator._end()
         else:
-            self._iterators.add(iterator)
+            self._iterators = [*self._iterators, weakref.ref(iterator, self._forget_iterator)]
         return iterator
 
 
 _END: Any = object()
+_SignalIteratorT = TypeVar("_SignalIteratorT", bound="_SignalIterator[Any]")
 
 
 class _SignalIterator(AsyncIterator[T]):
@@ -327,10 +372,14 @@ class _SignalIterator(AsyncIterator[T]):
         value = self._buffer.popleft()
         if value is _END:
             self._buffer.appendleft(_END)
-            raise StopAsyncIteration
+            self._ended()
         if len(self._buffer) == ITERATOR_HIGH_WATER // 2:
             self._make_space()
         return value  # type: ignore[no-any-return]
+
+    def _ended(self) -> NoReturn:
+        """Finish the iteration (subclasses may raise something else)."""
+        raise StopAsyncIteration
 
     def _make_space(self) -> None:
         signal = self._signal_ref()
@@ -381,6 +430,20 @@ class _Slot:
         mine = self.target()
         theirs = _chain_target(callback)
         return mine is not None and (mine is theirs or mine == theirs)
+
+    def call_one(self, value: Any) -> bool:
+        """Call the target with one value (or none, if it takes none)."""
+        fn = self._strong
+        if fn is None:
+            assert self._ref is not None
+            fn = self._ref()
+            if fn is None:
+                return False
+        if self._nargs:
+            fn(value)
+        else:
+            fn()
+        return True
 
     def call(self, args: tuple[Any, ...]) -> bool:
         """Call the target; return False if its receiver is gone."""

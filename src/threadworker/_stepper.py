@@ -47,6 +47,14 @@ class GeneratorDriver(Generic[Y, S, R]):
         # Requested transitions not yet made, in order: each one is made and
         # reported even if a later one undoes it, so no confirmation is lost.
         self._transitions: deque[Literal["pause", "resume"]] = deque()
+        #: Whether :meth:`next_action` may decide anything but a plain step;
+        #: False lets the worker thread step without taking its lock.
+        self.attention = False
+
+    def _update_attention(self) -> None:
+        self.attention = bool(
+            self.abort_requested or self._transitions or self.paused or self._sends
+        )
 
     # -- requests ----------------------------------------------------------------
     def request_pause(self) -> bool:
@@ -55,6 +63,7 @@ class GeneratorDriver(Generic[Y, S, R]):
             return False
         self.pause_requested = True
         self._transitions.append("pause")
+        self.attention = True
         return True
 
     def request_resume(self) -> bool:
@@ -63,25 +72,34 @@ class GeneratorDriver(Generic[Y, S, R]):
             return False
         self.pause_requested = False
         self._transitions.append("resume")
+        self.attention = True
         return True
 
     def request_abort(self) -> None:
         """Close the generator instead of taking the next step."""
         self.abort_requested = True
+        self.attention = True
 
     def queue_send(self, value: S, token: object) -> None:
         """Resume a later ``yield`` with *value*; *token* comes back with it."""
         self._sends.append((value, token))
+        self.attention = True
 
     def take_unsent(self) -> list[object]:
         """Remove and return the tokens of sends never delivered."""
         tokens = [token for _, token in self._sends]
         self._sends.clear()
+        self._update_attention()
         return tokens
 
     # -- decisions -----------------------------------------------------------------
     def next_action(self) -> Action:
         """Decide the next thing to do, updating the paused state."""
+        action = self._decide()
+        self._update_attention()
+        return action
+
+    def _decide(self) -> Action:
         if self.abort_requested:
             return ("abort",)
         if self._transitions:
@@ -97,6 +115,15 @@ class GeneratorDriver(Generic[Y, S, R]):
         return ("step", NOTHING, None)
 
     # -- doing ------------------------------------------------------------------------
+    @property
+    def generator(self) -> Generator[Y, S, R]:
+        """The generator being driven."""
+        return self._generator
+
+    def mark_stepped(self) -> None:
+        """Record a step taken without :meth:`step` (the worker's fast path)."""
+        self._stepped = True
+
     def step(self, value: Any = NOTHING) -> Outcome:
         """Advance the generator to its next yield (or its end)."""
         self._stepped = True
