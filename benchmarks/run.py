@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -106,6 +107,23 @@ def run_child(scenario: str, peer: str, sizes: dict[str, int], timeout: float) -
     return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
 
 
+def median_result(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-key medians of repeated runs (nested dicts too); errors win."""
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        return {"error": errors[0]}
+    out: dict[str, Any] = {}
+    for key, first in results[0].items():
+        values = [r[key] for r in results]
+        if isinstance(first, dict):
+            out[key] = median_result(values)
+        elif isinstance(first, int | float):
+            out[key] = statistics.median(values)
+        else:
+            out[key] = first
+    return out
+
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for dist in ("threadworker", "superqt", "qasync", "PyQt6", "PySide6-Essentials", "qtpy"):
@@ -175,26 +193,36 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: under a minute")
     parser.add_argument("--only", nargs="*", help="scenarios to run (default: all)")
     parser.add_argument("--out", help="JSON results path (default: benchmarks/results/...)")
+    parser.add_argument(
+        "--repeat", type=int, help="runs per pair, medians reported (default: 3; quick: 2)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     import scenarios
 
     sizes = QUICK if args.quick else FULL
-    timeout = 90.0 if args.quick else 600.0
+    timeout = 60.0 if args.quick else 600.0
     chosen = args.only or list(scenarios.SCENARIOS)
+    repeat = args.repeat or (2 if args.quick else 3)
     load_before = os.getloadavg()
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     results: dict[str, dict[str, Any]] = {}
     for scenario in chosen:
-        results[scenario] = {}
-        for peer in scenarios.SCENARIOS[scenario]:
-            result = run_child(scenario, peer, sizes, timeout)
-            results[scenario][peer] = result
+        runs[scenario] = {peer: [] for peer in scenarios.SCENARIOS[scenario]}
+        # Peers interleaved, round after round: drift hits them all alike.
+        for _ in range(repeat):
+            for peer in scenarios.SCENARIOS[scenario]:
+                runs[scenario][peer].append(run_child(scenario, peer, sizes, timeout))
+        results[scenario] = {peer: median_result(r) for peer, r in runs[scenario].items()}
+        for peer, result in results[scenario].items():
             shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
             print(f"  {scenario:<17} {peer:<13} {shown}", flush=True)
     rows = compare(results)
     print()
     print_table(rows)
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
+    if args.repeat:
+        command += f" --repeat {args.repeat}"
     if args.only:
         command += " --only " + " ".join(args.only)
     report = {
@@ -208,7 +236,9 @@ def main() -> int:
         },
         "versions": versions(),
         "sizes": sizes,
+        "repeat": repeat,
         "results": results,
+        "runs": runs,
         "comparisons": rows,
     }
     out = (

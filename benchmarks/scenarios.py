@@ -512,43 +512,83 @@ def ticking() -> Generator[int, None, None]:
         time.sleep(0.001)
 
 
-def control_tw(sizes: Sizes) -> Result:
-    from threadworker import GeneratorWorker
+def _control_protocol(
+    make_worker: Callable[[], Any],
+    post_later: Callable[[float, Callable[[], None]], None],
+    sizes: Sizes,
+    done: Callable[[], None],
+) -> Result:
+    """Pause/resume a ticking generator, then quit fresh ones, at random moments.
 
-    async def main() -> Result:
-        rng = random.Random(1)
-        pauses: list[float] = []
-        resumes: list[float] = []
-        quits: list[float] = []
-        worker = GeneratorWorker(ticking)
-        worker.yielded.connect(lambda _: None)
+    Each request comes from ``post_later``: an independent thread sleeps a
+    random time, then hands the request to the GUI thread, as a click would.
+    (A loop timer would not do: the loop wakes at every yield, so timer
+    requests land just after one and always wait a whole tick.) Latency is
+    from the request to the confirming signal on the GUI thread.
+    """
+    rng = random.Random(1)
+    pauses: list[float] = []
+    resumes: list[float] = []
+    quits: list[float] = []
+    state: dict[str, Any] = {"rounds": sizes["control_rounds"], "quits": sizes["quit_rounds"]}
+
+    def request(kind: str) -> None:
+        state["t"] = time.perf_counter()
+        getattr(state["worker"], kind)()
+
+    def on_paused() -> None:
+        pauses.append(time.perf_counter() - state["t"])
+        post_later(rng.uniform(0.001, 0.003), lambda: request("resume"))
+
+    def on_resumed() -> None:
+        resumes.append(time.perf_counter() - state["t"])
+        state["rounds"] -= 1
+        if state["rounds"]:
+            post_later(rng.uniform(0.002, 0.006), lambda: request("pause"))
+        else:
+            state["worker"].finished.connect(next_quit)
+            state["worker"].quit()
+
+    def next_quit() -> None:
+        if state["quits"] == 0:
+            done()
+            return
+        state["quits"] -= 1
+        worker = make_worker()
+        state["worker"] = worker
+        first = [True]
+
+        def on_first(_: int) -> None:
+            if first[0]:
+                first[0] = False
+                post_later(rng.uniform(0.002, 0.006), lambda: request("quit"))
+
+        worker.yielded.connect(on_first)
+        worker.finished.connect(on_quit)
         worker.start()
-        await worker.yielded
-        for _ in range(sizes["control_rounds"]):
-            await asyncio.sleep(rng.uniform(0.002, 0.006))
-            start = time.perf_counter()
-            await worker.pause()
-            pauses.append(time.perf_counter() - start)
-            await asyncio.sleep(rng.uniform(0.001, 0.003))
-            start = time.perf_counter()
-            await worker.resume()
-            resumes.append(time.perf_counter() - start)
-        await worker.quit()
-        for _ in range(sizes["quit_rounds"]):
-            worker = GeneratorWorker(ticking)
-            worker.yielded.connect(lambda _: None)
-            worker.start()
-            await worker.yielded
-            await asyncio.sleep(rng.uniform(0.002, 0.006))
-            start = time.perf_counter()
-            await worker.quit()
-            quits.append(time.perf_counter() - start)
-        return _control_result(pauses, resumes, quits)
 
-    return asyncio.run(main())
+    def on_quit() -> None:
+        quits.append(time.perf_counter() - state["t"])
+        next_quit()
+
+    worker = make_worker()
+    state["worker"] = worker
+    worker.paused.connect(on_paused)
+    worker.resumed.connect(on_resumed)
+    started = [False]
+
+    def on_first_value(_: int) -> None:
+        if not started[0]:
+            started[0] = True
+            post_later(rng.uniform(0.002, 0.006), lambda: request("pause"))
+
+    worker.yielded.connect(on_first_value)
+    worker.start()
+    return {"pauses": pauses, "resumes": resumes, "quits": quits}
 
 
-def _control_result(pauses: list[float], resumes: list[float], quits: list[float]) -> Result:
+def _control_result(samples: Result) -> Result:
+    pauses, resumes, quits = samples["pauses"], samples["resumes"], samples["quits"]
     return {
         "pause_median_ms": statistics.median(pauses) * 1000,
         "resume_median_ms": statistics.median(resumes) * 1000,
@@ -559,85 +599,65 @@ def _control_result(pauses: list[float], resumes: list[float], quits: list[float
     }
 
 
+def _clicker(
+    post: Callable[[Callable[[], None]], None],
+) -> Callable[[float, Callable[[], None]], None]:
+    def post_later(delay: float, fn: Callable[[], None]) -> None:
+        def click() -> None:
+            time.sleep(delay)
+            post(fn)
+
+        threading.Thread(target=click, daemon=True).start()
+
+    return post_later
+
+
+def control_tw(sizes: Sizes) -> Result:
+    from threadworker import GeneratorWorker
+
+    async def main() -> Result:
+        loop = asyncio.get_running_loop()
+        finished = asyncio.Event()
+        samples = _control_protocol(
+            lambda: GeneratorWorker(ticking),
+            _clicker(loop.call_soon_threadsafe),
+            sizes,
+            finished.set,
+        )
+        await finished.wait()
+        return _control_result(samples)
+
+    return asyncio.run(main())
+
+
 def _control_qt(worker_class: Any, sizes: Sizes) -> Result:
-    """The same protocol as control_tw, driven by Qt callbacks and timers."""
-    from qtpy.QtCore import QTimer
+    from qtpy import QtCore
 
     qt_app()
-    rng = random.Random(1)
-    pauses: list[float] = []
-    resumes: list[float] = []
-    quits: list[float] = []
+
+    class Poster(QtCore.QObject):  # type: ignore[misc]
+        posted = QtCore.Signal(object)  # type: ignore[attr-defined]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.posted.connect(self.run, QtCore.Qt.ConnectionType.QueuedConnection)
+
+        @QtCore.Slot(object)  # type: ignore[attr-defined, untyped-decorator]
+        def run(self, fn: Callable[[], None]) -> None:
+            fn()
+
+    poster = Poster()
+    result: Result = {}
 
     def begin(done: Callable[[], None]) -> None:
-        state: dict[str, Any] = {"rounds": sizes["control_rounds"], "quits": sizes["quit_rounds"]}
-
-        def later(seconds: float, fn: Callable[[], None]) -> None:
-            QTimer.singleShot(max(1, round(seconds * 1000)), fn)
-
-        def request_pause() -> None:
-            state["t"] = time.perf_counter()
-            state["worker"].pause()
-
-        def on_paused() -> None:
-            pauses.append(time.perf_counter() - state["t"])
-            later(rng.uniform(0.001, 0.003), request_resume)
-
-        def request_resume() -> None:
-            state["t"] = time.perf_counter()
-            state["worker"].resume()
-
-        def on_resumed() -> None:
-            resumes.append(time.perf_counter() - state["t"])
-            state["rounds"] -= 1
-            if state["rounds"]:
-                later(rng.uniform(0.002, 0.006), request_pause)
-            else:
-                state["worker"].finished.connect(next_quit)
-                state["worker"].quit()
-
-        def next_quit() -> None:
-            if state["quits"] == 0:
-                done()
-                return
-            state["quits"] -= 1
-            worker = worker_class(ticking)
-            state["worker"] = worker
-            state["first"] = True
-
-            def first_value(_: int) -> None:
-                if state["first"]:
-                    state["first"] = False
-                    later(rng.uniform(0.002, 0.006), request_quit)
-
-            worker.yielded.connect(first_value)
-            worker.finished.connect(on_quit)
-            worker.start()
-
-        def request_quit() -> None:
-            state["t"] = time.perf_counter()
-            state["worker"].quit()
-
-        def on_quit() -> None:
-            quits.append(time.perf_counter() - state["t"])
-            next_quit()
-
-        worker = worker_class(ticking)
-        state["worker"] = worker
-        worker.paused.connect(on_paused)
-        worker.resumed.connect(on_resumed)
-        started = [False]
-
-        def first(_: int) -> None:
-            if not started[0]:
-                started[0] = True
-                later(rng.uniform(0.002, 0.006), request_pause)
-
-        worker.yielded.connect(first)
-        worker.start()
+        result.update(
+            _control_protocol(
+                lambda: worker_class(ticking), _clicker(poster.posted.emit), sizes, done
+            )
+        )
 
     run_qt(begin)
-    return _control_result(pauses, resumes, quits)
+    return _control_result(result)
 
 
 def control_tw_qt(sizes: Sizes) -> Result:

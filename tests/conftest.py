@@ -63,7 +63,7 @@ def _close_qt_scopes() -> None:
     for scope in scopes:
         if type(scope.dispatcher).__name__ == "QtDispatcher" and not scope.closed:
             scope.close_blocking(deliver=True)
-            scope.dispatcher.close()  # type: ignore[attr-defined]
+            scope.dispatcher.close()
 
 
 def worker_threads() -> list[threading.Thread]:

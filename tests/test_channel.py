@@ -33,7 +33,7 @@ class ManualHome:
 def test_items_arrive_in_order_with_one_wakeup_per_batch() -> None:
     home = ManualHome()
     got: list[int] = []
-    channel = Channel(home.post, got.append, lambda: False)
+    channel = Channel(home.post, home.post, got.append, lambda: False)
     for i in range(100):
         channel.put(i)
     assert len(home.posted) == 1  # one wake-up for the whole batch
@@ -44,7 +44,7 @@ def test_items_arrive_in_order_with_one_wakeup_per_batch() -> None:
 def test_producer_blocks_when_full_until_the_home_drains() -> None:
     home = ManualHome()
     got: list[int] = []
-    channel = Channel(home.post, got.append, lambda: False, capacity=4)
+    channel = Channel(home.post, home.post, got.append, lambda: False, capacity=4)
     done = threading.Event()
 
     def produce() -> None:
@@ -64,7 +64,7 @@ def test_producer_blocks_when_full_until_the_home_drains() -> None:
 
 def test_stop_blocking_releases_a_full_producer() -> None:
     home = ManualHome()
-    channel = Channel(home.post, lambda item: None, lambda: False, capacity=1)
+    channel = Channel(home.post, home.post, lambda item: None, lambda: False, capacity=1)
     channel.put(0)
     released = threading.Event()
 
@@ -83,7 +83,7 @@ def test_blocked_consumer_stalls_then_resume_continues() -> None:
     home = ManualHome()
     got: list[int] = []
     blocked = [True]
-    channel = Channel(home.post, got.append, lambda: blocked[0])
+    channel = Channel(home.post, home.post, got.append, lambda: blocked[0])
     for i in range(200):
         channel.put(i)
     home.run_all()
@@ -103,7 +103,7 @@ def test_long_drains_yield_to_the_home_between_slices() -> None:
         wait.wait(0.0001)  # each item takes a moment: a slice ends early
         got.append(item)
 
-    channel = Channel(home.post, slow, lambda: False)
+    channel = Channel(home.post, home.post, slow, lambda: False)
     for i in range(200):
         channel.put(i)
     ran = home.run_all()

@@ -361,3 +361,15 @@ def test_work_drives_the_generator_in_the_calling_thread() -> None:
 def test_generator_worker_rejects_plain_functions() -> None:
     with pytest.raises(TypeError, match="not a generator function: use FunctionWorker"):
         GeneratorWorker(lambda: 1)  # type: ignore[arg-type, return-value]
+
+
+async def test_generator_started_connected_after_start_comes_first() -> None:
+    worker = GeneratorWorker(count, 3)
+    worker.start()
+    events = record(worker)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert events[0] == "started"
+    assert events[-1] == "finished"
+    assert [e for e in events if isinstance(e, tuple) and e[0] == "yielded"] == [
+        ("yielded", i) for i in range(3)
+    ]

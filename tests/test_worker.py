@@ -325,3 +325,24 @@ def test_generator_controls_on_a_function_worker_say_the_fix(method: str) -> Non
     worker = FunctionWorker(lambda: 1)
     with pytest.raises(TypeError, match="make it a generator"):
         getattr(worker, method)(*([1] if method == "send" else []))
+
+
+async def test_started_connected_after_start_still_comes_first() -> None:
+    worker = FunctionWorker(lambda: 1)
+    worker.start()
+    events = record_signals(worker)  # connected after start(), as superqt allows
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert events == ["started", "returned", "finished"]
+
+
+async def test_started_connected_while_the_result_is_already_queued() -> None:
+    gate = threading.Event()
+    worker = FunctionWorker(gate.wait, WAIT)
+    worker.start()
+    gate.set()
+    # Block the loop (no await) while the function ends: its result is posted
+    # home, or about to be, before anyone connects to ``started``.
+    assert worker._thread_done.wait(WAIT)
+    events = record_signals(worker)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert events == ["started", "returned", "finished"]

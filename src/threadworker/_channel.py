@@ -22,7 +22,7 @@ from typing import Any
 
 __all__ = ["Channel"]
 
-SLICE_SECONDS = 0.001
+SLICE_SECONDS = 0.0005
 DEFAULT_CAPACITY = 1024
 _CHECK_EVERY = 64  # items between clock and backpressure checks
 
@@ -34,6 +34,9 @@ class Channel:
     ----------
     post : callable
         Runs a callable on the home thread (thread-safe).
+    post_yielding : callable
+        Runs a callable on the home thread after its due timers and input
+        (called on the home thread, when a drain's time slice is up).
     handle : callable
         Called on the home thread with each item.
     blocked : callable
@@ -46,11 +49,13 @@ class Channel:
     def __init__(
         self,
         post: Callable[[Callable[[], None]], None],
+        post_yielding: Callable[[Callable[[], None]], None],
         handle: Callable[[Any], object],
         blocked: Callable[[], bool],
         capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self._post = post
+        self._post_yielding = post_yielding
         self._handle = handle
         self._blocked = blocked
         self._capacity = capacity
@@ -134,5 +139,5 @@ class Channel:
                 if self._blocked() and self._stall():
                     return
                 if time.perf_counter() > deadline:
-                    self._post(self.drain)  # let timers and input run first
+                    self._post_yielding(self.drain)  # let timers and input run first
                     return

@@ -1,8 +1,13 @@
-"""Handing calls to a worker's home thread.
+"""Handing calls to a worker's home thread, in order.
 
 A worker's *home* is where its callbacks run: an asyncio event loop (plain
 asyncio or qasync's), or, in a Qt app driven by ``app.exec()`` with no loop
 running, the QApplication's main thread (see ``_qt.py``).
+
+Every dispatcher keeps its own first-in, first-out queue of posted calls and
+wakes the home once per batch. The order cannot be left to the loop: qasync
+runs each ``call_soon`` as a separate zero-delay Qt timer, and those do not
+fire in the order they were started.
 """
 
 from __future__ import annotations
@@ -12,37 +17,88 @@ import concurrent.futures
 import sys
 import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 __all__ = ["AsyncioDispatcher", "Dispatcher", "DoneCallback", "report_exception"]
 
 #: Called on the home thread with the outcome of an executor call.
-DoneCallback = Callable[["concurrent.futures.Future[Any] | asyncio.Future[Any]"], None]
+DoneCallback = Callable[["concurrent.futures.Future[Any]"], None]
 
 
 class Dispatcher(ABC):
-    """Runs calls on one home thread, in the order they were posted."""
+    """Runs posted calls on one home thread, in the order they were posted."""
 
     def __init__(self) -> None:
         self.home_thread_id = threading.get_ident()
+        self._pending: deque[tuple[Callable[..., object], tuple[object, ...]]] = deque()
+        self._scheduled = False  # a run of the queue is scheduled or under way
+        self._closed = False
 
     def in_home_thread(self) -> bool:
         """Return whether the caller is on the home thread."""
         return threading.get_ident() == self.home_thread_id
 
-    @abstractmethod
     def post(self, fn: Callable[..., object], *args: object) -> None:
         """Run ``fn(*args)`` on the home thread soon; callable from any thread.
 
-        Calls posted after the home has shut down are dropped.
+        Calls run in the order they were posted. Calls posted after the home
+        has shut down are dropped.
         """
+        if self._closed:
+            return
+        self._pending.append((fn, args))  # deque.append is atomic: no lock
+        if not self._scheduled:
+            self._scheduled = True
+            self._wake()
 
-    @abstractmethod
+    def post_yielding(self, fn: Callable[[], object]) -> None:
+        """Like :meth:`post`, but after the home's due timers and input (home thread).
+
+        For work that gives up its time slice and continues later.
+        """
+        self.post(fn)
+
+    def flush(self) -> None:
+        """Run the calls posted so far (home thread).
+
+        Calls posted while these run wait for the next wake-up, so a call
+        that re-posts itself lets the home's timers and input run in between.
+        """
+        pending = self._pending
+        for _ in range(len(pending)):
+            fn, args = pending.popleft()
+            try:
+                fn(*args)
+            except Exception as exc:  # posted calls report their own; never into Qt
+                self.report_exception(exc, f"Exception in {fn!r}", {})
+        self._scheduled = False
+        # Re-checked after clearing the flag: a call posted by a thread that
+        # still saw it set would otherwise wait for an unrelated wake-up.
+        if pending and not self._scheduled:
+            self._scheduled = True
+            self._wake()
+
+    def close(self) -> None:
+        """Drop calls posted from now on."""
+        self._closed = True
+
     def run_in_executor(
         self, executor: concurrent.futures.Executor, fn: Callable[[], Any], on_done: DoneCallback
     ) -> None:
-        """Run *fn* on *executor*; call ``on_done(future)`` on the home thread."""
+        """Run *fn* on *executor*; call ``on_done(future)`` on the home thread.
+
+        This is ``loop.run_in_executor`` without its asyncio future, whose
+        callbacks run one loop iteration after it completes: the outcome is
+        posted home directly, in order with everything else the worker posted,
+        so a result reaches an awaiter as quickly as ``asyncio.to_thread``'s.
+        """
+        executor.submit(fn).add_done_callback(lambda future: self.post(on_done, future))
+
+    @abstractmethod
+    def _wake(self) -> None:
+        """Make the home thread call :meth:`flush` soon (any thread)."""
 
     @abstractmethod
     def report_exception(self, exc: BaseException, message: str, context: dict[str, Any]) -> None:
@@ -60,30 +116,25 @@ class AsyncioDispatcher(Dispatcher):
         super().__init__()
         self.loop = loop
 
-    def post(self, fn: Callable[..., object], *args: object) -> None:
-        if self.in_home_thread() and self.loop.is_running():
-            self.loop.call_soon(fn, *args)
-            return
+    def _wake(self) -> None:
         try:
-            self.loop.call_soon_threadsafe(fn, *args)
-        except RuntimeError:  # loop closed: its scope already ended every worker
-            pass
+            if self.in_home_thread() and self.loop.is_running():
+                self.loop.call_soon(self.flush)  # no self-pipe write needed
+            else:
+                self.loop.call_soon_threadsafe(self.flush)
+        except RuntimeError:  # the loop closed: its scope already ended every worker
+            self._closed = True
 
-    def run_in_executor(
-        self, executor: concurrent.futures.Executor, fn: Callable[[], Any], on_done: DoneCallback
-    ) -> None:
-        if not self.in_home_thread():
-            # loop.run_in_executor is not thread-safe (qasync's even fails
-            # outright off its thread): submit from the loop's own thread.
-            self.post(self.run_in_executor, executor, fn, on_done)
-            return
-        self.loop.run_in_executor(executor, fn).add_done_callback(on_done)
+    def post_yielding(self, fn: Callable[[], object]) -> None:
+        # asyncio runs callbacks already queued before timers that fell due
+        # meanwhile; a zero-delay timer queues behind those timers instead.
+        self.loop.call_later(0, self.post, fn)
 
     def report_exception(self, exc: BaseException, message: str, context: dict[str, Any]) -> None:
         self.loop.call_exception_handler({"message": message, "exception": exc, **context})
 
     def is_alive(self) -> bool:
-        return not self.loop.is_closed()
+        return not self._closed and not self.loop.is_closed()
 
 
 def report_exception(exc: BaseException, message: str, context: dict[str, Any]) -> None:

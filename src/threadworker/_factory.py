@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from ._generator_worker import GeneratorWorker
-from ._worker import FunctionWorker, WorkerBase, _check_callable
+from ._worker import FunctionWorker, WorkerBase, _check_callable, function_kind
 
 __all__ = ["as_generator_function", "create_worker", "thread_worker"]
 
@@ -85,7 +84,7 @@ def create_worker(
     if _worker_class is None:
         _check_callable(func, "create_worker")
         worker_class: type[WorkerBase[Any]] = (
-            GeneratorWorker if inspect.isgeneratorfunction(func) else FunctionWorker
+            GeneratorWorker if function_kind(func) == "generator" else FunctionWorker
         )
     elif isinstance(_worker_class, type) and issubclass(_worker_class, WorkerBase):
         worker_class = _worker_class

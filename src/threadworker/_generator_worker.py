@@ -10,7 +10,6 @@ home thread pumps the channel, emitting signals and feeding async iterators.
 from __future__ import annotations
 
 import contextvars
-import inspect
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator
@@ -22,7 +21,7 @@ from ._latch import Latch
 from ._signal import Signal, SignalInstance, _SignalIterator
 from ._stepper import GeneratorDriver
 from ._warnings import WarningArgs
-from ._worker import WorkerBase, _name_of
+from ._worker import WorkerBase, _name_of, function_kind
 
 if TYPE_CHECKING:
     pass
@@ -66,7 +65,7 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
     resumed: Signal[None] = Signal(doc="Emitted when the generator has resumed.")
 
     def __init__(self, func: Callable[..., Generator[Y, S, R]], *args: Any, **kwargs: Any) -> None:
-        if not inspect.isgeneratorfunction(func):
+        if function_kind(func) != "generator":
             raise TypeError(
                 f"{_name_of(func)} is not a generator function: use FunctionWorker (or "
                 "create_worker, which picks it), or wrap it with as_generator_function"
@@ -158,7 +157,14 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
     # -- running -------------------------------------------------------------------------
     def _launch(self, context: contextvars.Context) -> None:
         assert self._dispatcher is not None
-        self._channel = Channel(self._dispatcher.post, self._handle, self._delivery_blocked)
+        # Values arrive through the channel, so ``started`` is queued first.
+        self._dispatcher.post(self._ensure_started)
+        self._channel = Channel(
+            self._dispatcher.post,
+            self._dispatcher.post_yielding,
+            self._handle,
+            self._delivery_blocked,
+        )
         thread = threading.Thread(
             target=self._run,
             args=(context, self._channel.put),

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Generator
 from typing import Any, Generic, TypeVar, cast
 
-__all__ = ["Latch"]
+__all__ = ["DoneFlag", "Latch"]
 
 T = TypeVar("T")
 
@@ -108,3 +108,32 @@ def _wake(fut: asyncio.Future[None]) -> None:
     # latch: an exception never sits unretrieved in a future.
     if not fut.done():
         fut.set_result(None)
+
+
+class DoneFlag:
+    """A flag set once, that threads can wait for: a lighter ``threading.Event``.
+
+    ``threading.Event`` builds a Condition (three locks) per instance; a worker
+    needs just one lock, held until the work is done — as ``Thread.join`` does.
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        """Mark done, waking every waiter. Call once."""
+        self._lock.release()
+
+    def is_set(self) -> bool:
+        """Return whether :meth:`set` was called."""
+        return not self._lock.locked()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until set, at most *timeout* seconds; return whether it is set."""
+        if self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            self._lock.release()
+            return True
+        return False

@@ -10,10 +10,8 @@ has imported a binding already.
 
 from __future__ import annotations
 
-import concurrent.futures
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - only imported when Qt is loaded
         "threadworker's Qt support needs qtpy and a Qt binding: pip install 'threadworker[qt]'"
     ) from exc
 
-from ._dispatch import Dispatcher, DoneCallback
+from ._dispatch import Dispatcher
 from ._scope import WorkerScope
 
 __all__ = ["QtDispatcher", "make_app_scope", "running_application"]
@@ -54,12 +52,10 @@ class _Mailbox(QObject):
 
 
 class QtDispatcher(Dispatcher):
-    """Home is the QApplication's thread, reached through queued Qt signals.
+    """Home is the QApplication's thread, woken by a queued Qt signal.
 
-    Posted calls collect in a queue; one queued signal per batch wakes the
-    GUI thread, which runs them all. Nothing raised by a posted call escapes
-    into Qt (PyQt aborts the application on an exception in a slot): it goes
-    to ``sys.excepthook``.
+    Nothing raised by a posted call escapes into Qt (PyQt aborts the
+    application on an exception in a slot): it goes to ``sys.excepthook``.
     """
 
     def __init__(self, app: QCoreApplication) -> None:
@@ -67,47 +63,11 @@ class QtDispatcher(Dispatcher):
         self._app = app
         if QThread.currentThread() != app.thread():
             self.home_thread_id = threading.main_thread().ident or self.home_thread_id
-        self._lock = threading.Lock()
-        self._pending: deque[tuple[Callable[..., object], tuple[object, ...]]] = deque()
-        self._scheduled = False
-        self._closed = False
         self._mailbox = _Mailbox(self.flush)
         self._mailbox.moveToThread(app.thread())
 
-    def post(self, fn: Callable[..., object], *args: object) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._pending.append((fn, args))
-            if self._scheduled:
-                return
-            self._scheduled = True
+    def _wake(self) -> None:
         self._mailbox.wake.emit()
-
-    def flush(self) -> None:
-        """Run every posted call now (home thread)."""
-        while True:
-            with self._lock:
-                self._scheduled = False
-                if not self._pending:
-                    return
-                batch, self._pending = self._pending, deque()
-            for fn, args in batch:
-                try:
-                    fn(*args)
-                except Exception as exc:  # never into Qt
-                    self.report_exception(exc, f"Exception in {fn!r}", {})
-
-    def close(self) -> None:
-        """Drop calls posted from now on."""
-        with self._lock:
-            self._closed = True
-
-    def run_in_executor(
-        self, executor: concurrent.futures.Executor, fn: Callable[[], Any], on_done: DoneCallback
-    ) -> None:
-        future = executor.submit(fn)
-        future.add_done_callback(lambda done: self.post(on_done, done))
 
     def report_exception(self, exc: BaseException, message: str, context: dict[str, Any]) -> None:
         sys.stderr.write(f"{message}\n")

@@ -37,12 +37,23 @@ _scopes: weakref.WeakKeyDictionary[object, WorkerScope] = weakref.WeakKeyDiction
 _scopes_lock = threading.Lock()
 
 
+def default_max_threads() -> int:
+    """How many function workers run at once by default: one per core.
+
+    Like Qt's pool (``QThread.idealThreadCount()``) and unlike asyncio's
+    (``cpu_count + 4``): pure-Python workers share the GIL, and every extra
+    runnable thread lengthens the GUI thread's waits for it. I/O-bound
+    workers can ask for more with :func:`configure`.
+    """
+    return max(2, os.cpu_count() or 1)
+
+
 class WorkerScope:
     """The workers, pool and shutdown of one home."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
-        self.max_threads = min(32, (os.cpu_count() or 1) + 4)
+        self.max_threads = default_max_threads()
         self.shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT
         self.closed = False
         self._pool: ThreadPool | None = None
@@ -116,9 +127,7 @@ class WorkerScope:
         self.closed = True
         self.quit_and_wait(self.shutdown_timeout)
         if deliver:
-            flush = getattr(self.dispatcher, "flush", None)
-            if flush is not None:
-                flush()
+            self.dispatcher.flush()
         self._end([w for w in self.active_workers() if not w._thread_done.is_set()])
 
     def _end(self, abandoned: list[WorkerBase[Any]]) -> None:
@@ -233,8 +242,9 @@ def configure(*, max_threads: int | None = None, shutdown_timeout: float | None 
     Parameters
     ----------
     max_threads : int, optional
-        How many function workers may run at once (default
-        ``min(32, cpu_count + 4)``); more are queued. Generator workers always
+        How many function workers may run at once (default: the number of
+        cores, at least 2, as Qt's pool); more are queued. Raise it for
+        I/O-bound functions. Generator workers always
         get a thread each. Takes effect before the first function worker starts.
     shutdown_timeout : float, optional
         Seconds to wait, when the loop closes or the application quits, for

@@ -126,7 +126,6 @@ class SignalInstance(Generic[T]):
         "_signal",
         "_slots",
         "_waiters",
-        "signal",
     )
 
     def __init__(self, signal: Signal[T], owner: SignalOwner) -> None:
@@ -140,8 +139,13 @@ class SignalInstance(Generic[T]):
         self._iterators: list[weakref.ref[_SignalIterator[T]]] = []
         self._closed: BaseException | None = None
         self._on_space: Callable[[], None] | None = None
-        #: The name pytest-qt shows in its messages.
-        self.signal = f"{owner._signal_owner_name()}.{signal.name}"
+
+    @property
+    def signal(self) -> str:
+        """The name pytest-qt shows in its messages, e.g. ``FunctionWorker[f].returned``."""
+        owner = self._owner_ref()
+        prefix = owner._signal_owner_name() if owner is not None else "<deleted>"
+        return f"{prefix}.{self._signal.name}"
 
     # -- introspection -------------------------------------------------------
     @property
@@ -283,16 +287,26 @@ class SignalInstance(Generic[T]):
                 return True
         return False
 
-    def _close(self, reason: BaseException) -> None:
-        """Mark the signal dead: fail waiters with *reason*, end iterators."""
+    def _close(self, reason: BaseException | None) -> None:
+        """Mark the signal dead: fail waiters with *reason*, end iterators.
+
+        *reason* may be None for a fired one-shot signal, whose latch answers
+        every later await.
+        """
         if self._closed is not None:
             return
-        self._closed = reason
+        self._closed = reason if reason is not None else _CLOSED
+        if reason is None:
+            self._end_iterators()
+            return
         if self._latch is not None:
             self._latch.set_exception(reason)
         waiters, self._waiters = self._waiters, []
         for latch in waiters:
             latch.set_exception(reason)
+        self._end_iterators()
+
+    def _end_iterators(self) -> None:
         for ref in self._iterators:
             iterator = ref()
             if iterator is not None:
@@ -332,6 +346,7 @@ class SignalInstance(Generic[T]):
 
 
 _END: Any = object()
+_CLOSED = RuntimeError("closed")  # the reason of a fired one-shot signal: never raised
 _SignalIteratorT = TypeVar("_SignalIteratorT", bound="_SignalIterator[Any]")
 
 

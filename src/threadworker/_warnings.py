@@ -28,6 +28,11 @@ _installed = False
 
 def install_warning_router() -> None:
     """Install the routing hook (once per process)."""
+    if not _installed:  # checked without the lock: called at every start()
+        _install()
+
+
+def _install() -> None:
     global _installed
     with _install_lock:
         if _installed:

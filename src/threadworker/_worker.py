@@ -15,20 +15,20 @@ import contextvars
 import functools
 import inspect
 import threading
+import types
 import warnings
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 
 from ._current import current_worker_var
 from ._dispatch import Dispatcher, report_exception
 from ._exceptions import WorkerAborted, WorkerFinishedError
-from ._latch import Latch
+from ._latch import DoneFlag, Latch
 from ._scope import current_scope, scopes_on_this_thread
 from ._signal import Signal, SignalInstance
 from ._warnings import WarningArgs, install_warning_router
 
 if TYPE_CHECKING:
-    import asyncio
     import concurrent.futures
     from types import TracebackType
     from typing import Self
@@ -92,9 +92,10 @@ class WorkerBase(Generic[R]):
         self._scope: WorkerScope | None = None
         self._dispatcher: Dispatcher | None = None
         self._fired: dict[str, Any] = {}  # one-shot signal name → payload
-        self._quit_latch: Latch[None] = Latch()
+        self._quit_latch: Latch[None] | None = None  # made by the first quit()
+        self._signals: list[SignalInstance[Any]] = []  # those someone looked at
         #: Set when the work's thread is done with it (set at once if never run).
-        self._thread_done = threading.Event()
+        self._thread_done = DoneFlag()
 
     # -- public state ------------------------------------------------------------
     @property
@@ -146,8 +147,11 @@ class WorkerBase(Generic[R]):
         install_warning_router()
         context = contextvars.copy_context()
         context.run(current_worker_var.set, self)
-        # Posted, not emitted: callbacks connected right after start() see it.
-        self._dispatcher.post(self._fire, "started")
+        if "started" in self.__dict__:
+            # Posted, not emitted: callbacks connected right after start() see it.
+            self._dispatcher.post(self._ensure_started)
+        # Otherwise nobody listens yet: it is emitted when someone connects, or
+        # just before the worker's first delivery (see _ensure_started).
         self._launch(context)
 
     def work(self) -> R | None:
@@ -191,6 +195,10 @@ class WorkerBase(Generic[R]):
         elif self._state == _RUNNING and not self._abort_requested:
             self._abort_requested = True
             self._request_abort()
+        if self._quit_latch is None:
+            self._quit_latch = Latch()
+            if self._state == _FINISHED:
+                self._quit_latch.set_result(None)
         return self._quit_latch
 
     @staticmethod
@@ -268,10 +276,17 @@ class WorkerBase(Generic[R]):
         if instance is not None:
             instance._emit_here(args)
 
+    def _ensure_started(self) -> None:
+        """Emit ``started`` unless it was: every delivery calls this first."""
+        if "started" not in self._fired:
+            self._fire("started")
+
     def _finish(self, outcome: str, payload: Any) -> None:
         """Emit the outcome, then ``finished``; runs once, on the home thread."""
         if self._state == _FINISHED:
             return
+        if self._dispatcher is not None:  # it ran: ``started`` comes first
+            self._ensure_started()
         try:
             if outcome == "errored":
                 handled = self._errors_handled()
@@ -289,11 +304,11 @@ class WorkerBase(Generic[R]):
             try:
                 self._fire("finished")
             finally:
-                for value in list(self.__dict__.values()):
-                    if isinstance(value, SignalInstance):
-                        self._settle(value)
+                for signal in self._signals:
+                    self._settle(signal)
                 self._finished_cleanup()
-                self._quit_latch.set_result(None)
+                if self._quit_latch is not None:
+                    self._quit_latch.set_result(None)
                 if self._scope is not None:
                     self._scope.discard(self)
 
@@ -306,6 +321,9 @@ class WorkerBase(Generic[R]):
         if signal._latch is not None and name in self._fired:
             signal._latch.set_result(self._fired[name])
         if self._state != _FINISHED:
+            return
+        if signal._latch is not None and name in self._fired:
+            signal._close(None)  # fired and latched: nothing will wait on it
             return
         outcome = next((o for o in _OUTCOMES if o in self._fired), "aborted")
         reason: BaseException
@@ -326,6 +344,7 @@ class WorkerBase(Generic[R]):
             self._emit_warning(args)
 
     def _emit_warning(self, args: WarningArgs) -> None:
+        self._ensure_started()
         instance = self.__dict__.get("warned")
         if instance is not None and instance.has_receivers():
             instance._emit_here((args,))
@@ -350,14 +369,23 @@ class WorkerBase(Generic[R]):
         return f"{type(self).__name__}[{self._name}]"
 
     def _signal_created(self, signal: SignalInstance[Any]) -> None:
+        self._signals.append(signal)
         self._settle(signal)
+        if (
+            signal.name == "started"
+            and self._state == _RUNNING
+            and "started" not in self._fired
+            and self._dispatcher is not None
+        ):
+            self._dispatcher.post(self._ensure_started)  # connected after start()
 
 
 class FunctionWorker(WorkerBase[R]):
     """Run a plain function in a pool thread.
 
-    The function runs through ``loop.run_in_executor`` on threadworker's own
-    pool; its return value arrives as ``returned`` (and ``await worker``).
+    The function runs on threadworker's own executor (as with
+    ``loop.run_in_executor``); its return value arrives as ``returned`` (and
+    ``await worker``) on the home thread.
 
     Raises
     ------
@@ -367,7 +395,7 @@ class FunctionWorker(WorkerBase[R]):
     """
 
     def __init__(self, func: Callable[..., R], *args: Any, **kwargs: Any) -> None:
-        if inspect.isgeneratorfunction(func):
+        if function_kind(func) == "generator":
             raise TypeError(
                 f"{_name_of(func)} is a generator function: use GeneratorWorker, or "
                 "create_worker/@thread_worker which pick the right worker class"
@@ -388,7 +416,7 @@ class FunctionWorker(WorkerBase[R]):
         finally:
             self._thread_done.set()
 
-    def _on_done(self, future: asyncio.Future[Any] | concurrent.futures.Future[Any]) -> None:
+    def _on_done(self, future: concurrent.futures.Future[Any]) -> None:
         if future.cancelled():
             self._finish("aborted", None)
             return
@@ -467,6 +495,34 @@ def _name_of(func: object) -> str:
     return getattr(func, "__qualname__", None) or repr(func)
 
 
+FunctionKind = Literal["function", "generator", "coroutine", "async generator"]
+
+
+def function_kind(func: object) -> FunctionKind:
+    """Say what calling *func* makes, from its code flags when it has code.
+
+    One flag read instead of several ``inspect`` calls per worker; ``inspect``
+    (which unwraps partials) is the fallback for other callables.
+    """
+    code = getattr(func, "__code__", None)
+    if isinstance(code, types.CodeType):
+        flags = code.co_flags
+        if flags & inspect.CO_GENERATOR:
+            return "generator"
+        if flags & inspect.CO_COROUTINE:
+            return "coroutine"
+        if flags & inspect.CO_ASYNC_GENERATOR:
+            return "async generator"
+        return "function"
+    if inspect.isgeneratorfunction(func):
+        return "generator"
+    if inspect.iscoroutinefunction(func):
+        return "coroutine"
+    if inspect.isasyncgenfunction(func):
+        return "async generator"
+    return "function"
+
+
 def _check_callable(func: object, worker_kind: str) -> None:
     if func is None or not callable(func):
         raise TypeError(f"{worker_kind} needs a callable to run, not {func!r}")
@@ -476,14 +532,11 @@ def _check_callable(func: object, worker_kind: str) -> None:
             "to build one in a thread pass a function: "
             f"create_worker(lambda: {func.__qualname__}(...))"
         )
-    if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
-        kind = (
-            "a coroutine function"
-            if inspect.iscoroutinefunction(func)
-            else "an async generator function"
-        )
+    kind = function_kind(func)
+    if kind in ("coroutine", "async generator"):
         raise TypeError(
-            f"{_name_of(func)} is {kind}: asyncio code does not need a thread. "
+            f"{_name_of(func)} is a{'n' if kind[0] == 'a' else ''} {kind} function: "
+            "asyncio code does not need a thread. "
             "Await it (or asyncio.create_task it) on the event loop instead; "
             "threadworker runs blocking, synchronous code"
         )
