@@ -14,7 +14,7 @@ else
 EXTRAS := qt,test,demo
 endif
 
-.PHONY: demo test lint typecheck pytest venv clean bench bench-quick
+.PHONY: demo test lint typecheck pytest docs venv clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	QT_API=$(QT_API) $(PY) -m pytest
 
-test: lint typecheck pytest
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --quiet
+
+test: lint typecheck docs pytest
 
 $(VENV)/.installed-bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[$(EXTRAS),bench]"

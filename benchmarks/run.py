@@ -32,8 +32,8 @@ FULL = {
     "yields": 100_000,
     "stall_seconds": 2000,  # milliseconds of timer ticks
     "cpu_loop": 8_000_000,
-    "control_rounds": 50,
-    "quit_rounds": 20,
+    "control_rounds": 100,
+    "quit_rounds": 100,
     "flood": 200_000,
     "scale_max": 1000,
     "scale_functions": 10_000,
@@ -44,8 +44,8 @@ QUICK = {
     "yields": 30_000,
     "stall_seconds": 500,
     "cpu_loop": 2_000_000,
-    "control_rounds": 10,
-    "quit_rounds": 5,
+    "control_rounds": 20,
+    "quit_rounds": 20,
     "flood": 10_000,
     "scale_max": 100,
     "scale_functions": 1000,
@@ -188,15 +188,36 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         )
 
 
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The comparison rows as a Markdown table (for the README and docs)."""
+    lines = [
+        "| scenario | metric | ours | vs | ours | peer | ratio / value | target | met |",
+        "|---|---|---|---|--:|--:|--:|---|---|",
+    ]
+    for r in rows:
+        target = "" if r["target"] is None else f"≤ {r['target']:g}"
+        met = {True: "yes", False: "**no**", None: ""}[r["met"]]
+        lines.append(
+            f"| {r['scenario']} | {r['metric']} | {r['ours']} | {r['peer'] or '(absolute)'} "
+            f"| {fmt(r['ours_value'])} | {fmt(r['peer_value'])} | {fmt(r['ratio_or_value'])} "
+            f"| {target} | {met} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: under a minute")
+    parser.add_argument("--markdown", metavar="JSON", help="print a saved run as Markdown")
     parser.add_argument("--only", nargs="*", help="scenarios to run (default: all)")
     parser.add_argument("--out", help="JSON results path (default: benchmarks/results/...)")
     parser.add_argument(
         "--repeat", type=int, help="runs per pair, medians reported (default: 3; quick: 2)"
     )
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())["comparisons"]))
+        return 0
     sys.path.insert(0, str(HERE))
     import scenarios
 

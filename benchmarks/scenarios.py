@@ -527,6 +527,8 @@ def _control_protocol(
     from the request to the confirming signal on the GUI thread.
     """
     rng = random.Random(1)
+    # Delays span many 1 ms ticks, so requests land at uniformly random phases.
+    delay = (0.002, 0.020)
     pauses: list[float] = []
     resumes: list[float] = []
     quits: list[float] = []
@@ -544,7 +546,7 @@ def _control_protocol(
         resumes.append(time.perf_counter() - state["t"])
         state["rounds"] -= 1
         if state["rounds"]:
-            post_later(rng.uniform(0.002, 0.006), lambda: request("pause"))
+            post_later(rng.uniform(*delay), lambda: request("pause"))
         else:
             state["worker"].finished.connect(next_quit)
             state["worker"].quit()
@@ -561,7 +563,7 @@ def _control_protocol(
         def on_first(_: int) -> None:
             if first[0]:
                 first[0] = False
-                post_later(rng.uniform(0.002, 0.006), lambda: request("quit"))
+                post_later(rng.uniform(*delay), lambda: request("quit"))
 
         worker.yielded.connect(on_first)
         worker.finished.connect(on_quit)
@@ -580,7 +582,7 @@ def _control_protocol(
     def on_first_value(_: int) -> None:
         if not started[0]:
             started[0] = True
-            post_later(rng.uniform(0.002, 0.006), lambda: request("pause"))
+            post_later(rng.uniform(*delay), lambda: request("pause"))
 
     worker.yielded.connect(on_first_value)
     worker.start()

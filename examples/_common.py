@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -67,3 +68,19 @@ def make_image_view(size: int = 256):  # type: ignore[no-untyped-def]
             self.frames_shown += 1
 
     return ImageView()
+
+
+def example_args(description: str, **defaults: int) -> argparse.Namespace:
+    """Parse the options every example shares (sizes shrink them for tests)."""
+    parser = argparse.ArgumentParser(description=description)
+    for name, value in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=value)
+    return parser.parse_args()
+
+
+def when_headless(headless: bool, delay_ms: int, action):  # type: ignore[no-untyped-def]
+    """Without a display, do what a user would: *action* after *delay_ms*."""
+    if headless:
+        from qtpy.QtCore import QTimer
+
+        QTimer.singleShot(delay_ms, action)

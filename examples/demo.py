@@ -73,6 +73,11 @@ class StallMeter:
         self._timer.timeout.connect(self._tick)
         self._timer.start()
 
+    def reset(self) -> None:
+        """Forget start-up (the first paint is slow offscreen); measure from now."""
+        self.max_gap_ms = 0.0
+        self._last = time.perf_counter()
+
     def _tick(self) -> None:
         now = time.perf_counter()
         self.max_gap_ms = max(self.max_gap_ms, (now - self._last) * 1000)
@@ -110,6 +115,7 @@ class DemoWindow(QWidget):  # type: ignore[misc]
     ) -> None:
         """Wire both workers to the widgets, the callback (superqt) way."""
         mean.yielded.connect(lambda image: self.mean_view.show_array(image, 0.45, 0.55))
+        mean.started.connect(self.stall.reset)
         mean.yielded.connect(lambda _: self.progress.setValue(self.progress.value() + 1))
         mean.returned.connect(lambda image: self.mean_view.show_array(image, 0.45, 0.55))
         mean.finished.connect(lambda: self.pause_button.setEnabled(False))
@@ -152,14 +158,16 @@ async def main(seconds: float, png: str) -> int:
             await mean.pause()  # flow control, confirmed by the worker
             await asyncio.sleep(0.3)
             await mean.resume()
+            await mean.finished  # the whole mean, while the stream runs on
             await asyncio.sleep(seconds)
             window.refresh_status()
             window.grab().save(png)
         else:
             await closed.wait()
-        mean_frames = window.mean_view.frames_shown
-        stream_frames = window.stream_view.frames_shown
-        stall = window.stall.max_gap_ms
+    # Both workers have finished here: the counts are final.
+    mean_frames = window.mean_view.frames_shown
+    stream_frames = window.stream_view.frames_shown
+    stall = window.stall.max_gap_ms
     progress = f"{window.progress.value()}/{FRAMES // EVERY}"
     print(f"cumulative mean: {mean_frames} frames shown, progress {progress}")
     print(f"endless stream: {stream_frames} frames shown, then quit")
