@@ -38,7 +38,7 @@ pytest: $(STAMP)
 	QT_API=$(QT_API) $(PY) -m pytest
 
 docs: $(STAMP)
-	$(PY) -m mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 test: lint typecheck docs pytest
 
