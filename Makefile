@@ -1,10 +1,16 @@
 # Two commands do everything on a fresh machine with only Python:
 #   make demo   — run the main example (offscreen when there is no display)
-#   make test   — ruff, mypy --strict and the whole test suite
+#   make test   — ruff, mypy --strict, the docs build and the whole test suite
+#                 (PyQt6; `make test QT_API=pyside6` for PySide6)
 # Also: make bench / make bench-quick (benchmarks against superqt & co).
 PYTHON ?= python3
-VENV ?= .venv
 QT_API ?= pyqt6
+# One environment per binding: `make test QT_API=pyside6` uses .venv-pyside6.
+ifeq ($(QT_API),pyqt6)
+VENV ?= .venv
+else
+VENV ?= .venv-$(QT_API)
+endif
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(QT_API)
 
@@ -35,7 +41,7 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 pytest: $(STAMP)
-	QT_API=$(QT_API) $(PY) -m pytest
+	QT_API=$(QT_API) PYTEST_QT_API=$(QT_API) $(PY) -m pytest
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Generator
 from typing import Any
@@ -12,9 +13,15 @@ pytest.importorskip("qtpy")
 from pytestqt.qtbot import QtBot
 from qtpy import QtCore
 from qtpy.QtCore import QObject, QTimer
-from qtpy.QtWidgets import QPushButton
+from qtpy.QtWidgets import QLabel, QPushButton, QWidget
 
-from threadworker import FunctionWorker, GeneratorWorker, thread_worker
+from threadworker import (
+    FunctionWorker,
+    GeneratorWorker,
+    ensure_main_thread,
+    ensure_object_thread,
+    thread_worker,
+)
 
 WAIT_MS = 10_000
 
@@ -166,3 +173,153 @@ def test_worker_started_from_a_plain_thread_delivers_to_the_gui(qtbot: QtBot) ->
         starter.start()
         starter.join(10)
     assert delivered == [threading.get_ident()]
+
+
+def delete_cpp(obj: object) -> None:
+    """Delete the C++ side of a Qt object, as deleteLater eventually does."""
+    import importlib
+
+    import qtpy
+
+    helper: Any = importlib.import_module("qtpy.shiboken" if qtpy.PYSIDE6 else "qtpy.sip")
+    helper.delete(obj)
+
+
+def test_deleted_receivers_are_skipped_and_disconnected(qtbot: QtBot) -> None:
+    from threadworker._qt import is_deleted
+
+    class Receiver(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.got: list[str] = []
+
+        def on_value(self, value: str) -> None:
+            self.got.append(value)
+
+    label = QLabel()
+    receiver = Receiver()
+    survivor = Receiver()
+    worker = FunctionWorker(lambda: "value")
+    worker.returned.connect(label.setText)
+    worker.returned.connect(receiver.on_value)
+    worker.returned.connect(survivor.on_value)
+    delete_cpp(label)
+    delete_cpp(receiver)
+    assert is_deleted(label)
+    assert is_deleted(receiver)
+    # A call into a deleted object would raise RuntimeError, which would reach
+    # sys.excepthook, which pytest-qt turns into a failure of this test.
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+    assert survivor.got == ["value"]
+    [remaining] = worker.returned._slots  # the deleted receivers were disconnected
+    assert remaining.target() == survivor.on_value
+
+
+def test_connected_widget_is_not_kept_alive(qtbot: QtBot) -> None:
+    import gc
+    import weakref
+
+    class View(QWidget):
+        def show_value(self, value: object) -> None:
+            pass
+
+    view = View()
+    worker = FunctionWorker(lambda: 1)
+    worker.returned.connect(view.show_value)
+    ref = weakref.ref(view)
+    del view
+    gc.collect()
+    assert ref() is None
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+
+
+def test_ensure_main_thread_from_a_worker(qtbot: QtBot) -> None:
+    main = threading.get_ident()
+
+    @ensure_main_thread(await_return=True)
+    def where(tag: str) -> tuple[str, int]:
+        """Say where this runs."""
+        return tag, threading.get_ident()
+
+    @ensure_main_thread
+    def later() -> int:
+        return threading.get_ident()
+
+    assert where.__name__ == "where"
+    assert where.__doc__ == "Say where this runs."
+
+    def plain(tag: str) -> tuple[str, int]:
+        return tag, 0
+
+    assert inspect.signature(where) == inspect.signature(plain)
+
+    def worker_code() -> tuple[tuple[str, int], int]:
+        return where("x"), later().result(10)
+
+    results: list[object] = []
+    worker = FunctionWorker(worker_code)
+    worker.returned.connect(results.append)
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+    assert results == [(("x", main), main)]
+    # On the main thread it runs directly.
+    assert where("here") == ("here", main)
+    assert later().result(0) == main
+
+
+def test_ensure_main_thread_times_out_when_the_main_thread_is_busy(qtbot: QtBot) -> None:
+    import concurrent.futures
+
+    @ensure_main_thread(await_return=True, timeout=50)
+    def never_runs_in_time() -> None:
+        pass
+
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            never_runs_in_time()
+        except concurrent.futures.TimeoutError as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    caller.join(10)  # the main thread is blocked here: no event runs
+    assert len(outcome) == 1
+    qtbot.wait(10)  # let the queued call run before the test ends
+
+
+def test_ensure_object_thread_runs_in_the_objects_thread(qtbot: QtBot) -> None:
+    from qtpy.QtCore import QThread
+
+    class Model(QObject):
+        @ensure_object_thread(await_return=True)
+        def thread_id(self) -> int:
+            return threading.get_ident()
+
+    thread = QThread()
+    model = Model()
+    model.moveToThread(thread)
+    thread.start()
+    try:
+        seen: list[int] = []
+        caller = threading.Thread(target=lambda: seen.append(model.thread_id()))
+        caller.start()
+        caller.join(10)
+        assert len(seen) == 1
+        assert seen[0] not in (threading.get_ident(), caller.ident)
+    finally:
+        thread.quit()
+        thread.wait(WAIT_MS)
+    with pytest.raises(TypeError, match="methods of QObjects"):
+        ensure_object_thread(lambda self: None)(object())
+
+
+def test_the_binding_under_test_is_the_one_asked_for() -> None:
+    import os
+
+    import qtpy
+
+    assert os.environ.get("QT_API", "pyqt6") == qtpy.API

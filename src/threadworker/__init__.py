@@ -20,6 +20,9 @@ from ._factory import create_worker as create_worker
 from ._factory import thread_worker as thread_worker
 from ._generator_worker import GeneratorWorker as GeneratorWorker
 from ._latch import Latch as Latch
+from ._main_thread import ensure_main_thread as ensure_main_thread
+from ._main_thread import ensure_object_thread as ensure_object_thread
+from ._main_thread import run_in_main_thread as run_in_main_thread
 from ._scope import configure as configure
 from ._signal import Signal as Signal
 from ._signal import SignalInstance as SignalInstance
@@ -41,5 +44,8 @@ __all__ = (
     "configure",
     "create_worker",
     "current_worker",
+    "ensure_main_thread",
+    "ensure_object_thread",
+    "run_in_main_thread",
     "thread_worker",
 )

@@ -409,7 +409,7 @@ class _SignalIterator(AsyncIterator[T]):
 class _Slot:
     """A connected callback, weak for bound methods, with its arity."""
 
-    __slots__ = ("_nargs", "_ref", "_repr", "_strong")
+    __slots__ = ("_deleted", "_nargs", "_receiver", "_ref", "_repr", "_strong")
 
     def __init__(self, callback: Callable[..., Any] | SignalLike, signal_nargs: int) -> None:
         target = _chain_target(callback)
@@ -428,6 +428,22 @@ class _Slot:
         else:
             self._ref = weak
         self._nargs = _max_positional(target, signal_nargs)
+        # A Qt object's Python wrapper can outlive its C++ side (deleteLater):
+        # then calling its method raises. Such receivers are checked per call.
+        self._receiver: weakref.ref[object] | None = None
+        self._deleted: Callable[[object], bool] | None = None
+        receiver = getattr(target, "__self__", None)
+        if weak is not None and receiver is not None and _is_qt_object(receiver):
+            from ._qt import is_deleted
+
+            self._receiver = weakref.ref(receiver)
+            self._deleted = is_deleted
+
+    def _receiver_deleted(self) -> bool:
+        assert self._deleted is not None
+        assert self._receiver is not None
+        receiver = self._receiver()
+        return receiver is None or self._deleted(receiver)
 
     def __repr__(self) -> str:
         return self._repr
@@ -439,6 +455,8 @@ class _Slot:
         return self._ref()
 
     def alive(self) -> bool:
+        if self._deleted is not None and self._receiver_deleted():
+            return False
         return self.target() is not None
 
     def matches(self, callback: Callable[..., Any] | SignalLike) -> bool:
@@ -452,7 +470,7 @@ class _Slot:
         if fn is None:
             assert self._ref is not None
             fn = self._ref()
-            if fn is None:
+            if fn is None or (self._deleted is not None and self._receiver_deleted()):
                 return False
         if self._nargs:
             fn(value)
@@ -463,7 +481,7 @@ class _Slot:
     def call(self, args: tuple[Any, ...]) -> bool:
         """Call the target; return False if its receiver is gone."""
         fn = self.target()
-        if fn is None:
+        if fn is None or (self._deleted is not None and self._receiver_deleted()):
             return False
         if self._nargs < len(args):
             args = args[: self._nargs]
@@ -524,6 +542,13 @@ def _weak_reference(fn: Callable[..., Any]) -> Callable[[], Callable[..., Any] |
 
         return resolve
     return None
+
+
+def _is_qt_object(obj: object) -> bool:
+    """Whether *obj* wraps a Qt C++ object (judged by its classes' modules)."""
+    return any(
+        cls.__module__.startswith(("PyQt", "PySide", "shiboken")) for cls in type(obj).__mro__
+    )
 
 
 def _max_positional(fn: Callable[..., Any], signal_nargs: int) -> int:
