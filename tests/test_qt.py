@@ -20,6 +20,7 @@ from threadworker import (
     GeneratorWorker,
     ensure_main_thread,
     ensure_object_thread,
+    new_worker_qthread,
     thread_worker,
 )
 
@@ -323,3 +324,51 @@ def test_the_binding_under_test_is_the_one_asked_for() -> None:
     import qtpy
 
     assert os.environ.get("QT_API", "pyqt6") == qtpy.API
+
+
+class CountingWorker(QObject):
+    """A superqt-style QObject worker: ``work()`` slot, ``finished`` signal."""
+
+    finished = QtCore.Signal()  # type: ignore[attr-defined]
+    counted = QtCore.Signal(int)  # type: ignore[attr-defined]
+
+    def __init__(self, upto: int) -> None:
+        super().__init__()
+        self.upto = upto
+        self.thread_ids: list[int] = []
+
+    @QtCore.Slot()  # type: ignore[attr-defined, untyped-decorator]
+    def work(self) -> None:
+        for i in range(self.upto):
+            self.thread_ids.append(threading.get_ident())
+            self.counted.emit(i)
+        self.finished.emit()
+
+
+def test_new_worker_qthread_runs_work_and_the_worker_stays_usable(qtbot: QtBot) -> None:
+    counted: list[int] = []
+    worker, thread = new_worker_qthread(
+        CountingWorker, 3, _start_thread=True, _connect={"counted": counted.append}
+    )
+    with qtbot.waitSignal(thread.finished, timeout=WAIT_MS):
+        pass
+    qtbot.waitUntil(lambda: counted == [0, 1, 2], timeout=WAIT_MS)
+    assert set(worker.thread_ids) != {threading.get_ident()}
+    # superqt deleteLater()s the worker here; ours is still a live object.
+    qtbot.wait(10)
+    from threadworker._qt import is_deleted
+
+    assert not is_deleted(worker)
+    assert worker.upto == 3
+    assert thread.isFinished()
+
+
+def test_new_worker_qthread_waits_to_be_started_and_checks_connect(qtbot: QtBot) -> None:
+    _worker, thread = new_worker_qthread(CountingWorker, 1)
+    assert not thread.isRunning()
+    with qtbot.waitSignal(thread.finished, timeout=WAIT_MS):
+        thread.start()
+    with pytest.raises(TypeError, match="must be a dict"):
+        new_worker_qthread(CountingWorker, 1, _connect=[print])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not a signal"):
+        new_worker_qthread(CountingWorker, 1, _connect={"upto": print})

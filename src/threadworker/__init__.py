@@ -23,6 +23,7 @@ from ._latch import Latch as Latch
 from ._main_thread import ensure_main_thread as ensure_main_thread
 from ._main_thread import ensure_object_thread as ensure_object_thread
 from ._main_thread import run_in_main_thread as run_in_main_thread
+from ._qthread_worker import new_worker_qthread as new_worker_qthread
 from ._scope import configure as configure
 from ._signal import Signal as Signal
 from ._signal import SignalInstance as SignalInstance
@@ -46,6 +47,7 @@ __all__ = (
     "current_worker",
     "ensure_main_thread",
     "ensure_object_thread",
+    "new_worker_qthread",
     "run_in_main_thread",
     "thread_worker",
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -194,3 +195,55 @@ def object_thread(obj: object) -> QThread:
     thread = obj.thread()
     assert thread is not None
     return thread
+
+
+def start_worker_qthread(
+    worker_class: Callable[..., QObject],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    start: bool,
+    connect: dict[str, Any] | None,
+) -> tuple[QObject, QThread]:
+    """Create *worker_class* in a new QThread; see ``new_worker_qthread``."""
+    from ._scope import _scope_for
+
+    app = QCoreApplication.instance()
+    if app is None:
+        raise RuntimeError("new_worker_qthread needs a QApplication: create one first")
+    scope = _scope_for(app, make_app_scope)
+    thread = QThread()
+    worker = worker_class(*args, **kwargs)
+    for name, callback in (connect or {}).items():
+        signal = getattr(worker, name, None)
+        if signal is None or not callable(getattr(signal, "connect", None)):
+            raise TypeError(f"_connect names {name!r}, which is not a signal of {worker!r}")
+        signal.connect(callback)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.work)  # type: ignore[attr-defined]
+    worker.finished.connect(thread.quit)  # type: ignore[attr-defined]
+    # superqt also deleteLater()s the worker and the thread here, deleting the
+    # C++ objects under the caller's own references. Instead the scope keeps
+    # both alive until the thread has finished, then Python owns them; the
+    # thread is quit and waited for if the application ends first.
+    key = id(thread)
+
+    def end(timeout: float) -> None:
+        thread.quit()
+        thread.wait(int(timeout * 1000))
+
+    scope.end_with_home(key, end)
+    thread_ref = weakref.ref(thread)
+
+    def release() -> None:
+        # ``finished`` arrives while the thread still tears down its Python
+        # state, which needs the GIL: destroying the QThread now would
+        # deadlock. Wait for it (releasing the GIL), then let go.
+        finished_thread = thread_ref()
+        if finished_thread is not None:
+            finished_thread.wait()
+        scope.end_with_home(key, None)
+
+    thread.finished.connect(release)
+    if start:
+        thread.start()
+    return worker, thread

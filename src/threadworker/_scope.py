@@ -59,6 +59,9 @@ class WorkerScope:
         self._pool: ThreadPool | None = None
         self._active: set[WorkerBase[Any]] = set()
         self._lock = threading.Lock()
+        # Other things to end with the home (QThreads of new_worker_qthread):
+        # key -> a callable that ends it within a timeout.
+        self._extras: dict[object, Callable[[float], None]] = {}
 
     @property
     def pool(self) -> ThreadPool:
@@ -81,6 +84,21 @@ class WorkerScope:
         """Stop tracking a finished worker."""
         with self._lock:
             self._active.discard(worker)
+
+    def end_with_home(self, key: object, end: Callable[[float], None] | None) -> None:
+        """Call ``end(timeout)`` when the scope closes (None forgets *key*)."""
+        with self._lock:
+            if end is None:
+                self._extras.pop(key, None)
+            else:
+                self._extras[key] = end
+
+    def _end_extras(self) -> None:
+        with self._lock:
+            extras = list(self._extras.values())
+            self._extras.clear()
+        for end in extras:
+            end(self.shutdown_timeout)
 
     def active_workers(self) -> list[WorkerBase[Any]]:
         """The workers started here that have not finished."""
@@ -131,6 +149,7 @@ class WorkerScope:
         self._end([w for w in self.active_workers() if not w._thread_done.is_set()])
 
     def _end(self, abandoned: list[WorkerBase[Any]]) -> None:
+        self._end_extras()
         pool = self._pool
         if pool is not None:
             pool.stop(timeout=0.0 if abandoned else self.shutdown_timeout)
