@@ -122,3 +122,11 @@ def test_demo_headless(tmp_path: Path) -> None:
     assert re.search(r"cumulative mean: \d+ frames shown, progress 64/64", out), out
     assert re.search(r"endless stream: [1-9]\d* frames shown, then quit", out), out
     assert png.stat().st_size > 1000
+
+
+def test_progress_widget_example(tmp_path: Path) -> None:
+    png = tmp_path / "progress.png"
+    out = run("progress_widget.py", "--steps", "40", "--png", str(png))
+    assert re.search(r"screenshot mid-run saved to .* \(\d+/40, \d+/40, \d+/\?\)", out), out
+    assert "all finished: ['40 steps', '40 steps', '40 steps']" in out
+    assert png.stat().st_size > 1000

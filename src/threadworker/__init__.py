@@ -23,6 +23,9 @@ from ._latch import Latch as Latch
 from ._main_thread import ensure_main_thread as ensure_main_thread
 from ._main_thread import ensure_object_thread as ensure_object_thread
 from ._main_thread import run_in_main_thread as run_in_main_thread
+from ._progress import ProgressBar as ProgressBar
+from ._progress import TerminalProgress as TerminalProgress
+from ._progress import progress as progress
 from ._qthread_worker import new_worker_qthread as new_worker_qthread
 from ._scope import configure as configure
 from ._signal import Signal as Signal
@@ -36,8 +39,10 @@ __all__ = (
     "FunctionWorker",
     "GeneratorWorker",
     "Latch",
+    "ProgressBar",
     "Signal",
     "SignalInstance",
+    "TerminalProgress",
     "WorkerAborted",
     "WorkerBase",
     "WorkerFinishedError",
@@ -48,6 +53,7 @@ __all__ = (
     "ensure_main_thread",
     "ensure_object_thread",
     "new_worker_qthread",
+    "progress",
     "run_in_main_thread",
     "thread_worker",
 )

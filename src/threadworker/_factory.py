@@ -7,6 +7,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from ._generator_worker import GeneratorWorker
+from ._progress import ProgressSpec, make_pbar
 from ._worker import FunctionWorker, WorkerBase, _check_callable, function_kind
 
 __all__ = ["as_generator_function", "create_worker", "thread_worker"]
@@ -28,6 +29,7 @@ def create_worker(
     _connect: ConnectSpec | None = None,
     _worker_class: type[WorkerBase[Any]] | None = None,
     _ignore_errors: bool = False,
+    _progress: ProgressSpec = None,
     **kwargs: Any,
 ) -> GeneratorWorker[Y, S, R]: ...
 @overload
@@ -38,6 +40,7 @@ def create_worker(
     _connect: ConnectSpec | None = None,
     _worker_class: type[WorkerBase[Any]] | None = None,
     _ignore_errors: bool = False,
+    _progress: ProgressSpec = None,
     **kwargs: Any,
 ) -> FunctionWorker[R]: ...
 def create_worker(
@@ -47,6 +50,7 @@ def create_worker(
     _connect: ConnectSpec | None = None,
     _worker_class: type[WorkerBase[Any]] | None = None,
     _ignore_errors: bool = False,
+    _progress: ProgressSpec = None,
     **kwargs: Any,
 ) -> WorkerBase[Any]:
     """Make a worker that runs ``func(*args, **kwargs)`` in another thread.
@@ -70,6 +74,9 @@ def create_worker(
     _ignore_errors : bool
         If true, an exception nobody handles is dropped instead of being
         reported to the loop's exception handler (or ``sys.excepthook``).
+    _progress : bool or dict, optional
+        Give the worker a ``pbar``: ``True`` (indeterminate) or
+        ``{"total": N, "desc": "..."}`` (each ``yield`` is a step), as napari.
 
     Returns
     -------
@@ -95,6 +102,10 @@ def create_worker(
         )
     worker = worker_class(func, *args, **kwargs)
     worker._ignore_errors = bool(_ignore_errors)
+    if _progress:
+        worker._pbar = make_pbar(
+            worker, _progress, is_generator=isinstance(worker, GeneratorWorker)
+        )
     if _connect is not None:
         _connect_all(worker, _connect)
     if _start_thread is None:
@@ -157,6 +168,7 @@ def thread_worker(  # type: ignore[overload-overlap]
     connect: ConnectSpec | None = None,
     worker_class: type[WorkerBase[Any]] | None = None,
     ignore_errors: bool = False,
+    progress: ProgressSpec = None,
 ) -> Callable[P, GeneratorWorker[Y, S, R]]: ...
 @overload
 def thread_worker(
@@ -166,6 +178,7 @@ def thread_worker(
     connect: ConnectSpec | None = None,
     worker_class: type[WorkerBase[Any]] | None = None,
     ignore_errors: bool = False,
+    progress: ProgressSpec = None,
 ) -> Callable[P, FunctionWorker[R]]: ...
 @overload
 def thread_worker(
@@ -175,6 +188,7 @@ def thread_worker(
     connect: ConnectSpec | None = None,
     worker_class: type[WorkerBase[Any]] | None = None,
     ignore_errors: bool = False,
+    progress: ProgressSpec = None,
 ) -> _ThreadWorkerDecorator: ...
 def thread_worker(
     function: Callable[..., Any] | None = None,
@@ -183,6 +197,7 @@ def thread_worker(
     connect: ConnectSpec | None = None,
     worker_class: type[WorkerBase[Any]] | None = None,
     ignore_errors: bool = False,
+    progress: ProgressSpec = None,
 ) -> Any:
     """Make a function return a worker instead of running when called.
 
@@ -205,6 +220,8 @@ def thread_worker(
         A :class:`WorkerBase` subclass to use.
     ignore_errors : bool
         Drop exceptions nobody handles instead of reporting them.
+    progress : bool or dict, optional
+        Give workers a ``pbar``, as napari: ``True`` or ``{"total": N, "desc": ...}``.
 
     Returns
     -------
@@ -230,6 +247,7 @@ def thread_worker(
             kwargs.setdefault("_connect", connect)
             kwargs.setdefault("_worker_class", worker_class)
             kwargs.setdefault("_ignore_errors", ignore_errors)
+            kwargs.setdefault("_progress", progress)
             worker: WorkerBase[Any] = create_worker(func, *args, **kwargs)
             return worker
 

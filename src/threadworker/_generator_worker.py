@@ -247,6 +247,9 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             signal = self._yielded_signal
             if signal is not None:
                 signal._emit_value(item)
+            pbar = self._pbar
+            if pbar is not None and not pbar._explicit:
+                pbar.update(1)  # napari's rule: every yield is a step
             return
         kind = item.kind
         if kind == "received":

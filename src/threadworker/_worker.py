@@ -24,6 +24,7 @@ from ._current import current_worker_var
 from ._dispatch import Dispatcher, report_exception
 from ._exceptions import WorkerAborted, WorkerFinishedError
 from ._latch import DoneFlag, Latch
+from ._progress import ProgressBar
 from ._scope import current_scope, scopes_on_this_thread
 from ._signal import Signal, SignalInstance
 from ._warnings import WarningArgs, install_warning_router
@@ -94,6 +95,7 @@ class WorkerBase(Generic[R]):
         self._fired: dict[str, Any] = {}  # one-shot signal name → payload
         self._quit_latch: Latch[None] | None = None  # made by the first quit()
         self._signals: list[SignalInstance[Any]] = []  # those someone looked at
+        self._pbar: ProgressBar | None = None
         #: Set when the work's thread is done with it (set at once if never run).
         self._thread_done = DoneFlag()
 
@@ -107,6 +109,21 @@ class WorkerBase(Generic[R]):
     def abort_requested(self) -> bool:
         """Whether :meth:`quit` has been called; long functions can poll it."""
         return self._abort_requested
+
+    @property
+    def pbar(self) -> ProgressBar | None:
+        """The progress model (``n``, ``total``, ``desc``), or None.
+
+        Made by ``thread_worker(progress=...)``, or the first time the work
+        reports through :func:`threadworker.progress`. It closes when the
+        worker finishes, whatever the outcome.
+        """
+        return self._pbar
+
+    def _ensure_pbar(self) -> ProgressBar:
+        if self._pbar is None:
+            self._pbar = ProgressBar(self)
+        return self._pbar
 
     @property
     def signals(self) -> Self:
@@ -307,6 +324,8 @@ class WorkerBase(Generic[R]):
                 for signal in self._signals:
                     self._settle(signal)
                 self._finished_cleanup()
+                if self._pbar is not None:
+                    self._pbar.close()
                 if self._quit_latch is not None:
                     self._quit_latch.set_result(None)
                 if self._scope is not None:
