@@ -18,6 +18,7 @@ from qtpy.QtWidgets import QLabel, QPushButton, QWidget
 from threadworker import (
     FunctionWorker,
     GeneratorWorker,
+    Signal,
     ensure_main_thread,
     ensure_object_thread,
     new_worker_qthread,
@@ -372,3 +373,40 @@ def test_new_worker_qthread_waits_to_be_started_and_checks_connect(qtbot: QtBot)
         new_worker_qthread(CountingWorker, 1, _connect=[print])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="not a signal"):
         new_worker_qthread(CountingWorker, 1, _connect={"upto": print})
+
+
+def test_worker_signals_are_callables_qt_can_call(qtbot: QtBot) -> None:
+    class Owner:
+        poked: Signal[None] = Signal()
+        value: Signal[int] = Signal(nargs=1)
+
+        def _post_to_home(self, fn: object, *args: object) -> bool:
+            return False
+
+        def _report_exception(self, exc: BaseException, message: str) -> None:
+            raise exc
+
+        def _signal_owner_name(self) -> str:
+            return "Owner"
+
+        def _signal_created(self, signal: object) -> None:
+            pass
+
+    owner = Owner()
+    seen: list[object] = []
+    owner.poked.connect(lambda: seen.append("poked"))
+    owner.value.connect(seen.append)
+    button = QPushButton()
+    qtbot.addWidget(button)
+    button.clicked.connect(owner.poked)  # PyQt/PySide pass `checked`: dropped
+    button.click()
+    QTimer.singleShot(0, owner.poked)
+    qtbot.waitUntil(lambda: seen.count("poked") == 2, timeout=WAIT_MS)
+
+    class Model(QObject):
+        changed = QtCore.Signal(int)  # type: ignore[attr-defined]
+
+    model = Model()
+    model.changed.connect(owner.value)  # a Qt signal chaining into ours
+    model.changed.emit(7)
+    assert seen[-1] == 7

@@ -218,6 +218,20 @@ class SignalInstance(Generic[T]):
         if owner is None or not owner._post_to_home(self._emit_here, args):
             self._emit_here(args)
 
+    def __call__(self, *args: Any) -> None:
+        """Emit: a signal can go wherever a callable is expected.
+
+        ``qt_signal.connect(worker_signal)`` and ``QTimer.singleShot(0, sig)``
+        work; extra arguments (PyQt passes ``checked`` to clicked slots) are
+        dropped, as Qt drops them for slots that take fewer.
+
+        Raises
+        ------
+        TypeError
+            If fewer arguments are given than the signal carries.
+        """
+        self.emit(*args[: self._signal.nargs])
+
     def _emit_here(self, args: tuple[Any, ...]) -> None:
         """Deliver an emission; the caller is on the home thread."""
         if self._closed is not None:
@@ -493,6 +507,8 @@ def _is_signal_like(obj: object) -> bool:
     """Whether *obj* is a signal to chain into (a Qt bound signal, or ours)."""
     if isinstance(obj, _PLAIN_CALLABLES):
         return False
+    if isinstance(obj, SignalInstance):
+        return True
     # PyQt's bound signals claim to be callable but raise when called.
     return callable(getattr(obj, "emit", None)) and callable(getattr(obj, "connect", None))
 
