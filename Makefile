@@ -20,7 +20,7 @@ else
 EXTRAS := qt,test,demo
 endif
 
-.PHONY: demo test lint typecheck pytest docs venv clean bench bench-quick
+.PHONY: demo test lint typecheck pytest docs venv clean bench bench-quick soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: $(VENV)/.installed-bench
 
 bench-quick: $(VENV)/.installed-bench
 	$(PY) benchmarks/run.py --quick
+
+# Soak: a mixed load with random control and faults; fails if anything is lost or leaked.
+SOAK_SECONDS ?= 600
+soak: $(STAMP)
+	$(PY) benchmarks/soak.py --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) .venv-* build dist .mypy_cache .ruff_cache
