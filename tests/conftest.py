@@ -18,6 +18,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyqt6")
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The state machine's budget: "ci" keeps the suite fast; run thousands of
+# examples with ``pytest --hypothesis-profile=long``.
+_slow = [HealthCheck.too_slow]
+settings.register_profile(
+    "ci", max_examples=40, stateful_step_count=20, deadline=None, suppress_health_check=_slow
+)
+settings.register_profile(
+    "long", max_examples=2000, stateful_step_count=40, deadline=None, suppress_health_check=_slow
+)
+settings.load_profile("ci")
 
 _loop_errors: list[dict[str, Any]] = []
 

@@ -238,3 +238,82 @@ print("exited cleanly", flush=True)
         "finished emitted",
         "exited cleanly",
     ]
+
+
+MIXED = (
+    INFINITE
+    + """
+import sys, time
+from threadworker import create_worker, configure
+
+def cooperative():
+    me = current_worker()
+    while not me.abort_requested:
+        threading.Event().wait(0.005)
+
+def stuck():
+    threading.Event().wait()  # never returns: must be abandoned
+
+def start_fifty():
+    configure(shutdown_timeout=1.0, max_threads=4)
+    # The stuck ones first, so they hold pool threads (queued ones that are
+    # quit are cancelled before they run); two cooperative ones run, 16 queue.
+    workers = [create_worker(stuck) for _ in range(2)]
+    workers += [create_worker(cooperative) for _ in range(18)]
+    workers += [forever() for _ in range(30)]
+    for w in workers:
+        w.start()
+    for w in workers[-5:]:
+        w.pause()
+    return workers
+"""
+)
+
+ENDINGS = {
+    "loop closes": """
+async def main():
+    workers = start_fifty()
+    await workers[-6].yielded  # not one of the paused ones
+asyncio.run(main())
+""",
+    "sys.exit in asyncio": """
+async def main():
+    workers = start_fifty()
+    await workers[-6].yielded  # not one of the paused ones
+    sys.exit(3)
+asyncio.run(main())
+""",
+    "Qt app quits": """
+from qtpy.QtWidgets import QApplication
+from qtpy.QtCore import QTimer
+app = QApplication([])
+workers = start_fifty()
+workers[-6].yielded.connect(lambda _: QTimer.singleShot(0, app.quit))
+app.exec()
+""",
+    "sys.exit under qasync": """
+import qasync
+from qtpy.QtWidgets import QApplication
+async def main():
+    workers = start_fifty()
+    await workers[-6].yielded  # not one of the paused ones
+    sys.exit(3)
+app = QApplication([])
+qasync.run(main())
+""",
+}
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_fifty_running_workers_never_hang_the_exit(ending: str) -> None:
+    result = run(MIXED + ENDINGS[ending])
+    assert result.returncode == (3 if "sys.exit" in ending else 0), result.stderr
+    assert result.stdout.count("generator cleaned up") == 30  # paused ones too
+    assert "QThread: Destroyed" not in result.stderr
+    if ending == "sys.exit under qasync":
+        # SystemExit raised in a Qt event handler is turned into a C-level
+        # exit by PyQt: no Python shutdown hook runs, so nothing can warn
+        # about the stuck functions. The exit is still immediate and clean.
+        return
+    assert "abandoned 2 worker(s)" in result.stderr
+    assert result.stderr.count("FunctionWorker[stuck]") == 2

@@ -346,3 +346,51 @@ async def test_started_connected_while_the_result_is_already_queued() -> None:
     events = record_signals(worker)
     await asyncio.wait_for(worker.finished, WAIT)
     assert events == ["started", "returned", "finished"]
+
+
+async def test_a_returned_callback_does_not_swallow_an_error(
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    shown: list[object] = []
+    worker = FunctionWorker(lambda: 1 / 0)
+    worker.returned.connect(shown.append)  # only interested in success
+    worker.start()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert shown == []
+    assert [type(e["exception"]) for e in loop_errors] == [ZeroDivisionError]
+
+
+def test_started_before_the_loop_runs_delivers_once_it_does() -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        worker = FunctionWorker(lambda: "late but delivered")
+        got: list[str] = []
+        worker.returned.connect(got.append)
+        worker.start()  # no loop is running yet
+        assert loop.run_until_complete(asyncio.wait_for(worker.returned, WAIT)) == (
+            "late but delivered"
+        )
+        loop.run_until_complete(asyncio.wait_for(worker.finished, WAIT))
+        assert got == ["late but delivered"]
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def test_quit_cancels_a_function_worker_still_queued() -> None:
+    from threadworker import configure
+
+    configure(max_threads=1)
+    gate = threading.Event()
+    ran: list[str] = []
+    blocker = FunctionWorker(gate.wait, WAIT)
+    queued = FunctionWorker(lambda: ran.append("ran"))
+    events = record_signals(queued)
+    blocker.start()
+    queued.start()  # waits for the only thread
+    await asyncio.wait_for(queued.quit(), WAIT)  # finished without running
+    gate.set()
+    await asyncio.wait_for(blocker.finished, WAIT)
+    assert ran == []
+    assert events == ["started", "aborted", "finished"]

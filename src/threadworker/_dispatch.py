@@ -86,7 +86,7 @@ class Dispatcher(ABC):
 
     def run_in_executor(
         self, executor: concurrent.futures.Executor, fn: Callable[[], Any], on_done: DoneCallback
-    ) -> None:
+    ) -> concurrent.futures.Future[Any]:
         """Run *fn* on *executor*; call ``on_done(future)`` on the home thread.
 
         This is ``loop.run_in_executor`` without its asyncio future, whose
@@ -94,7 +94,9 @@ class Dispatcher(ABC):
         posted home directly, in order with everything else the worker posted,
         so a result reaches an awaiter as quickly as ``asyncio.to_thread``'s.
         """
-        executor.submit(fn).add_done_callback(lambda future: self.post(on_done, future))
+        future = executor.submit(fn)
+        future.add_done_callback(lambda done: self.post(on_done, done))
+        return future
 
     @abstractmethod
     def _wake(self) -> None:

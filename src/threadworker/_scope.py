@@ -176,7 +176,7 @@ def current_scope() -> WorkerScope:
     ------
     RuntimeError
         If the caller has no home: no running asyncio loop, not inside a
-        worker, and no QApplication.
+        worker, no QApplication, and no loop set for this thread.
     """
     try:
         loop = asyncio.get_running_loop()
@@ -187,6 +187,9 @@ def current_scope() -> WorkerScope:
     parent = current_worker_var.get()
     if parent is not None and parent._scope is not None and not parent._scope.closed:
         return parent._scope  # started inside a worker: deliver to its home
+    waiting_loop = _loop_set_for_this_thread()
+    if waiting_loop is not None:  # started before the loop runs: delivered once it does
+        return _scope_for(waiting_loop, _asyncio_scope)
     qt_scope = _qt_scope()
     if qt_scope is not None:
         return qt_scope
@@ -195,6 +198,20 @@ def current_scope() -> WorkerScope:
         "QApplication. Start workers from a coroutine (asyncio.run / qasync.run), "
         "or create a QApplication first; or call worker.work() to run it in this thread."
     )
+
+
+def _loop_set_for_this_thread() -> asyncio.AbstractEventLoop | None:
+    """The loop ``asyncio.set_event_loop`` made current here, without creating one.
+
+    ``asyncio.get_event_loop()`` would create (and, on newer Pythons, warn
+    about) a loop nobody runs; the default policy keeps the one that was set
+    in ``_local._loop``. Other policies: None.
+    """
+    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
+    loop = getattr(local, "_loop", None)
+    if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_closed():
+        return loop
+    return None
 
 
 def _scope_for(home: Any, make: Callable[[Any], WorkerScope]) -> WorkerScope:

@@ -276,11 +276,18 @@ class WorkerBase(Generic[R]):
         """Make the running work notice the abort request."""
 
     def _errors_handled(self) -> bool:
-        """Whether an exception would reach someone other than the fallback."""
-        d = self.__dict__
-        return any(
-            isinstance(d.get(name), SignalInstance) and d[name].has_receivers()
-            for name in ("errored", "returned")
+        """Whether an exception would reach someone other than the fallback.
+
+        ``errored``'s callbacks and awaiters receive it; of ``returned``, only
+        awaiters do (``await worker`` raises it) — a ``returned`` callback never
+        sees an error, so it handles nothing.
+        """
+        errored = self.__dict__.get("errored")
+        if errored is not None and errored.has_receivers():
+            return True
+        returned = self.__dict__.get("returned")
+        return (
+            returned is not None and returned._latch is not None and returned._latch.has_waiters()
         )
 
     # -- delivery (home thread) --------------------------------------------------------------
@@ -420,13 +427,20 @@ class FunctionWorker(WorkerBase[R]):
                 "create_worker/@thread_worker which pick the right worker class"
             )
         super().__init__(func, *args, **kwargs)
+        self._future: concurrent.futures.Future[Any] | None = None
 
     def _launch(self, context: contextvars.Context) -> None:
         assert self._scope is not None
         assert self._dispatcher is not None
-        self._dispatcher.run_in_executor(
+        self._future = self._dispatcher.run_in_executor(
             self._scope.pool, functools.partial(context.run, self._run_in_thread), self._on_done
         )
+
+    def _request_abort(self) -> None:
+        # Still queued behind other workers: it never runs at all.
+        future = self._future
+        if future is not None and future.cancel():
+            self._thread_done.set()
 
     def _run_in_thread(self) -> R:
         threading.current_thread().name = f"threadworker-{self._name}"
