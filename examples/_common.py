@@ -84,3 +84,16 @@ def when_headless(headless: bool, delay_ms: int, action):  # type: ignore[no-unt
         from qtpy.QtCore import QTimer
 
         QTimer.singleShot(delay_ms, action)
+
+
+async def until_window_closed(headless: bool) -> None:
+    """With a display, wait until the user closes the last window; else return."""
+    if headless:
+        return
+    import asyncio
+
+    from qtpy.QtWidgets import QApplication
+
+    closed = asyncio.Event()
+    QApplication.instance().lastWindowClosed.connect(closed.set)
+    await closed.wait()

@@ -1,13 +1,15 @@
 """threadworker demo: two generator workers feeding a live window.
 
 Left: the cumulative mean of 1024 random 512x512 frames builds up (the
-guide's "intermediate results" example), with a progress bar and a
-Pause/Resume button. Right: an endless stream of frames every 50 ms (the
-guide's "flow control" example) with a STOP button. A 10 ms timer measures
-how long the GUI thread is ever blocked.
+guide's "intermediate results" example), shown by threadworker's
+``WorkerProgress`` widget with its Pause/Resume and Cancel buttons. Right:
+an endless stream of frames every 50 ms (the guide's "flow control" example)
+with a STOP button. A 10 ms timer measures how long the GUI thread is ever
+blocked.
 
 With a display the window stays until closed. Without one it runs offscreen
-for a few seconds, saves ``demo.png``, prints what happened and exits 0.
+for a few seconds, saves ``demo.png`` mid-run, prints what happened and
+exits 0.
 
 Run: ``make demo`` (or ``python examples/demo.py [--seconds N] [--png PATH]``).
 """
@@ -17,9 +19,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
+from typing import TypeVar
 
-from _common import ensure_display, make_image_view, quiet_offscreen_warnings
+from _common import (
+    ensure_display,
+    make_image_view,
+    quiet_offscreen_warnings,
+    until_window_closed,
+)
 
 HEADLESS = ensure_display()
 
@@ -30,18 +38,19 @@ from qtpy.QtWidgets import (  # noqa: E402
     QApplication,
     QGridLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QWidget,
 )
 
 from threadworker import GeneratorWorker, thread_worker  # noqa: E402
+from threadworker.qt import WorkerProgress  # noqa: E402
 
 FRAMES = 1024
 EVERY = 16
+T = TypeVar("T")
 
 
-@thread_worker
+@thread_worker(progress={"total": FRAMES // EVERY, "desc": "cumulative mean"})
 def large_random_images() -> Generator[np.ndarray, None, np.ndarray]:
     """Yield the running mean of random frames every 16 frames."""
     cumsum = np.zeros((512, 512))
@@ -78,6 +87,10 @@ class StallMeter:
         self.max_gap_ms = 0.0
         self._last = time.perf_counter()
 
+    def skip(self) -> None:
+        """Forgive the interval now ending (the demo's own screenshot blocks it)."""
+        self._last = time.perf_counter()
+
     def _tick(self) -> None:
         now = time.perf_counter()
         self.max_gap_ms = max(self.max_gap_ms, (now - self._last) * 1000)
@@ -90,10 +103,6 @@ class DemoWindow(QWidget):  # type: ignore[misc]
         self.setWindowTitle("threadworker demo")
         self.mean_view = make_image_view()
         self.stream_view = make_image_view()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, FRAMES // EVERY)
-        self.progress.setValue(0)  # a fresh QProgressBar reports -1
-        self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("STOP!")
         self.status = QLabel("starting…")
         layout = QGridLayout(self)
@@ -101,10 +110,9 @@ class DemoWindow(QWidget):  # type: ignore[misc]
         layout.addWidget(QLabel("endless stream (every 50 ms)"), 0, 1)
         layout.addWidget(self.mean_view, 1, 0)
         layout.addWidget(self.stream_view, 1, 1)
-        layout.addWidget(self.progress, 2, 0)
         layout.addWidget(self.stop_button, 2, 1)
-        layout.addWidget(self.pause_button, 3, 0)
         layout.addWidget(self.status, 3, 1)
+        self.layout_grid = layout
         self.stall = StallMeter()
         self._started = time.perf_counter()
 
@@ -116,12 +124,10 @@ class DemoWindow(QWidget):  # type: ignore[misc]
         """Wire both workers to the widgets, the callback (superqt) way."""
         mean.yielded.connect(lambda image: self.mean_view.show_array(image, 0.45, 0.55))
         mean.started.connect(self.stall.reset)
-        mean.yielded.connect(lambda _: self.progress.setValue(self.progress.value() + 1))
         mean.returned.connect(lambda image: self.mean_view.show_array(image, 0.45, 0.55))
-        mean.finished.connect(lambda: self.pause_button.setEnabled(False))
-        mean.paused.connect(lambda: self.pause_button.setText("Resume"))
-        mean.resumed.connect(lambda: self.pause_button.setText("Pause"))
-        self.pause_button.clicked.connect(mean.toggle_pause)
+        # The progress widget: a bar, Pause/Resume and Cancel, gone when done.
+        self.progress = WorkerProgress(mean)
+        self.layout_grid.addWidget(self.progress, 2, 0, 2, 1)
 
         stream.yielded.connect(lambda image: self.stream_view.show_array(image, -0.8, 0.8))
         self.stop_button.clicked.connect(stream.quit)
@@ -136,6 +142,13 @@ class DemoWindow(QWidget):  # type: ignore[misc]
         )
 
 
+async def _enumerate(values: AsyncIterator[T]) -> AsyncIterator[tuple[int, T]]:
+    index = 0
+    async for value in values:
+        yield index, value
+        index += 1
+
+
 async def main(seconds: float, png: str) -> int:
     window = DemoWindow()
     window.show()
@@ -147,28 +160,29 @@ async def main(seconds: float, png: str) -> int:
     status.timeout.connect(window.refresh_status)
     status.start()
 
-    closed = asyncio.Event()
-    window.destroyed.connect(closed.set)
-    app = QApplication.instance()
-    app.lastWindowClosed.connect(closed.set)
-
     async with mean, stream:  # started now; quit and awaited on the way out
         if HEADLESS:
             await mean.yielded  # the first partial mean is on screen
             await mean.pause()  # flow control, confirmed by the worker
             await asyncio.sleep(0.3)
             await mean.resume()
+            half_way = FRAMES // EVERY // 2
+            async for index, _ in _enumerate(mean.yielded):
+                if index == half_way:  # mid-run, with the progress widget showing
+                    window.refresh_status()
+                    window.grab().save(png)
+                    window.stall.skip()
+                    break
             await mean.finished  # the whole mean, while the stream runs on
             await asyncio.sleep(seconds)
-            window.refresh_status()
-            window.grab().save(png)
         else:
-            await closed.wait()
+            await until_window_closed(HEADLESS)
     # Both workers have finished here: the counts are final.
     mean_frames = window.mean_view.frames_shown
     stream_frames = window.stream_view.frames_shown
     stall = window.stall.max_gap_ms
-    progress = f"{window.progress.value()}/{FRAMES // EVERY}"
+    assert mean.pbar is not None
+    progress = f"{mean.pbar.n}/{mean.pbar.total}"
     print(f"cumulative mean: {mean_frames} frames shown, progress {progress}")
     print(f"endless stream: {stream_frames} frames shown, then quit")
     print(f"max GUI stall: {stall:.1f} ms (a 10 ms timer never waited longer)")

@@ -7,7 +7,13 @@ keeps ticking while we wait.
 
 import asyncio
 
-from _common import ensure_display, example_args, make_image_view, quiet_offscreen_warnings
+from _common import (
+    ensure_display,
+    example_args,
+    make_image_view,
+    quiet_offscreen_warnings,
+    until_window_closed,
+)
 
 HEADLESS = ensure_display()
 
@@ -41,10 +47,7 @@ async def main() -> None:
     view.show_array(image)
     print(f"returned: a {image.shape} image; the GUI ticked {ticks[0]} times meanwhile")
     tick_task.cancel()
-    if not HEADLESS:
-        closed = asyncio.Event()
-        QApplication.instance().lastWindowClosed.connect(closed.set)
-        await closed.wait()
+    await until_window_closed(HEADLESS)
 
 
 if HEADLESS:

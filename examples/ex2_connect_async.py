@@ -4,9 +4,13 @@
 ``finished`` signal waits for the callback to have run.
 """
 
-import asyncio
-
-from _common import ensure_display, example_args, make_image_view, quiet_offscreen_warnings
+from _common import (
+    ensure_display,
+    example_args,
+    make_image_view,
+    quiet_offscreen_warnings,
+    until_window_closed,
+)
 
 HEADLESS = ensure_display()
 
@@ -30,10 +34,7 @@ async def main() -> None:
     worker = average_large_image()  # already started: connect= implies it
     await worker.finished
     print(f"returned: shown {view.frames_shown} image(s); value {(await worker).shape}")
-    if not HEADLESS:
-        closed = asyncio.Event()
-        QApplication.instance().lastWindowClosed.connect(closed.set)
-        await closed.wait()
+    await until_window_closed(HEADLESS)
 
 
 if HEADLESS:

@@ -4,10 +4,15 @@ Iterating a generator worker starts it and gives every yielded value, in
 order, on the GUI thread.
 """
 
-import asyncio
 from collections.abc import Generator
 
-from _common import ensure_display, example_args, make_image_view, quiet_offscreen_warnings
+from _common import (
+    ensure_display,
+    example_args,
+    make_image_view,
+    quiet_offscreen_warnings,
+    until_window_closed,
+)
 
 HEADLESS = ensure_display()
 
@@ -35,10 +40,7 @@ async def main() -> None:
     async for image in large_random_images():
         view.show_array(image, 0.45, 0.55)
     print(f"yielded {view.frames_shown} intermediate images, then finished")
-    if not HEADLESS:
-        closed = asyncio.Event()
-        QApplication.instance().lastWindowClosed.connect(closed.set)
-        await closed.wait()
+    await until_window_closed(HEADLESS)
 
 
 if HEADLESS:

@@ -199,3 +199,29 @@ def test_worker_base_is_abstract_about_running() -> None:
     worker: WorkerBase[Any] = WorkerBase(add, 1)
     with pytest.raises(NotImplementedError):
         worker.work()
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"max_threads": 0}, "max_threads must be at least 1"),
+        ({"shutdown_timeout": -1.0}, "shutdown_timeout must be >= 0"),
+    ],
+)
+async def test_configure_rejects_bad_values(options: dict[str, Any], match: str) -> None:
+    from threadworker import configure
+
+    with pytest.raises(ValueError, match=match):
+        configure(**options)
+
+
+def test_configure_without_a_loop_or_app_says_so() -> None:
+    import subprocess
+    import sys
+
+    code = "from threadworker import configure\ntry:\n    configure(max_threads=2)\n"
+    code += "except RuntimeError as exc:\n    print(exc)\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "no running asyncio event loop and no QApplication" in out

@@ -25,6 +25,11 @@ def count(n: int) -> Generator[int, None, str]:
     return f"counted {n}"
 
 
+def forever() -> Generator[int, None, None]:
+    while True:
+        yield 1
+
+
 def is_paused(worker: GeneratorWorker[Any, Any, Any]) -> bool:
     return worker.is_paused  # a call, so the type checker does not narrow it
 
@@ -231,11 +236,7 @@ async def test_pause_and_resume_are_confirmed_and_nothing_is_yielded_between() -
 
 
 async def test_toggle_pause_and_quick_pause_resume_pairs_never_hang() -> None:
-    def ticks() -> Generator[int, None, None]:
-        while True:
-            yield 0
-
-    worker = GeneratorWorker(ticks)
+    worker = GeneratorWorker(forever)
     events = record(worker)
     worker.start()
     confirmations = [worker.toggle_pause() for _ in range(6)]  # p r p r p r
@@ -248,11 +249,7 @@ async def test_toggle_pause_and_quick_pause_resume_pairs_never_hang() -> None:
 
 
 async def test_pause_when_paused_and_resume_when_running_complete_at_once() -> None:
-    def ticks() -> Generator[int, None, None]:
-        while True:
-            yield 0
-
-    worker = GeneratorWorker(ticks)
+    worker = GeneratorWorker(forever)
     worker.start()
     await asyncio.wait_for(worker.resume(), WAIT)  # not paused: nothing to do
     await asyncio.wait_for(worker.pause(), WAIT)
@@ -261,11 +258,7 @@ async def test_pause_when_paused_and_resume_when_running_complete_at_once() -> N
 
 
 async def test_quit_while_paused_aborts() -> None:
-    def ticks() -> Generator[int, None, None]:
-        while True:
-            yield 0
-
-    worker = GeneratorWorker(ticks)
+    worker = GeneratorWorker(forever)
     events = record(worker)
     worker.start()
     await asyncio.wait_for(worker.pause(), WAIT)
@@ -307,24 +300,14 @@ async def test_abandoned_iterator_does_not_block_delivery() -> None:
 
 
 async def test_async_with_quits_an_infinite_generator() -> None:
-    @thread_worker
-    def forever() -> Generator[int, None, None]:
-        while True:
-            yield 1
-
-    async with forever() as worker:
+    async with thread_worker(forever)() as worker:
         await asyncio.wait_for(worker.yielded, WAIT)
     await worker.aborted
     assert not worker.is_running
 
 
 async def test_cancelled_async_with_still_waits_for_the_worker() -> None:
-    @thread_worker
-    def forever() -> Generator[int, None, None]:
-        while True:
-            yield 1
-
-    worker = forever()
+    worker = thread_worker(forever)()
 
     async def body() -> None:
         async with worker:

@@ -42,7 +42,15 @@ def forever():
 """
 
 
-def test_asyncio_run_returning_quits_running_generators() -> None:
+RUNNERS = {
+    "asyncio.run": "asyncio.run(main())",
+    "qasync.run": "import qasync\nfrom qtpy.QtWidgets import QApplication\n"
+    "app = QApplication([])\nqasync.run(main())",
+}
+
+
+@pytest.mark.parametrize("runner", list(RUNNERS))
+def test_main_returning_quits_running_generators(runner: str) -> None:
     result = run(
         INFINITE
         + """
@@ -51,14 +59,18 @@ async def main():
     worker.finished.connect(lambda: print("finished emitted", flush=True))
     worker.start()
     await worker.yielded
+    print("main returns", flush=True)
     # return without quitting: the loop's close must end the worker
 
-asyncio.run(main())
+"""
+        + RUNNERS[runner]
+        + """
 print("exited cleanly", flush=True)
 """
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
+        "main returns",
         "generator cleaned up",
         "finished emitted",
         "exited cleanly",
@@ -209,35 +221,6 @@ print("app.exec returned", flush=True)
         "app.exec returned",
     ]
     assert "QThread: Destroyed" not in result.stderr
-
-
-@pytest.mark.qt
-def test_qasync_run_ends_workers_when_main_returns() -> None:
-    result = run(
-        INFINITE
-        + """
-import qasync
-from qtpy.QtWidgets import QApplication
-
-async def main():
-    worker = forever()
-    worker.finished.connect(lambda: print("finished emitted", flush=True))
-    worker.start()
-    await worker.yielded
-    print("main returns", flush=True)
-
-app = QApplication([])
-qasync.run(main())
-print("exited cleanly", flush=True)
-"""
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        "main returns",
-        "generator cleaned up",
-        "finished emitted",
-        "exited cleanly",
-    ]
 
 
 MIXED = (
