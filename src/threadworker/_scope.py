@@ -143,10 +143,10 @@ class WorkerScope:
         if self.closed:
             return
         self.closed = True
-        self.quit_and_wait(self.shutdown_timeout)
+        still_running = self.quit_and_wait(self.shutdown_timeout)
         if deliver:
             self.dispatcher.flush()
-        self._end([w for w in self.active_workers() if not w._thread_done.is_set()])
+        self._end(still_running)
 
     def _end(self, abandoned: list[WorkerBase[Any]]) -> None:
         self._end_extras()
