@@ -2,7 +2,8 @@
 #   make demo   — run the main example (offscreen when there is no display)
 #   make test   — ruff, mypy --strict, the docs build and the whole test suite
 #                 (PyQt6; `make test QT_API=pyside6` for PySide6)
-# Also: make bench / make bench-quick (benchmarks against superqt & co).
+# Also: make test-cluster (dask.distributed on a LocalCluster; CI runs it),
+#       make bench / make bench-quick (benchmarks against superqt & co).
 PYTHON ?= python3
 QT_API ?= pyqt6
 # One environment per binding: `make test QT_API=pyside6` uses .venv-pyside6.
@@ -20,7 +21,7 @@ else
 EXTRAS := qt,test,demo
 endif
 
-.PHONY: demo test lint typecheck pytest docs venv clean bench bench-quick soak
+.PHONY: demo test test-cluster lint typecheck pytest docs venv clean bench bench-quick soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,10 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 test: lint typecheck docs pytest
+
+# The dask.distributed tests: they start a LocalCluster, so `make test` skips them.
+test-cluster: $(STAMP)
+	QT_API=$(QT_API) PYTEST_QT_API=$(QT_API) $(PY) -m pytest -m cluster
 
 $(VENV)/.installed-bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[$(EXTRAS),bench]"

@@ -1,13 +1,14 @@
 """Shared fixtures: every async test runs on plain asyncio and on qasync.
 
-Every test is checked for leaks: no ``threadworker-*`` thread may outlive it,
-and nothing may reach a loop's exception handler unless the test takes it
+Every test is checked for leaks: no ``threadworker-*`` thread and no worker
+process may outlive it, and nothing may reach a loop's exception handler unless the test takes it
 with the ``loop_errors`` fixture.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import threading
 import time
@@ -83,6 +84,11 @@ def worker_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("threadworker-") and t.is_alive()]
 
 
+def worker_processes() -> list[multiprocessing.process.BaseProcess]:
+    """Worker processes threadworker started that are still alive."""
+    return [p for p in multiprocessing.active_children() if p.name == "threadworker-process"]
+
+
 @pytest.fixture(autouse=True)
 def _check_no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     _loop_errors.clear()
@@ -92,9 +98,11 @@ def _check_no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     deadline = time.monotonic() + 5
     for thread in worker_threads():
         thread.join(max(0.0, deadline - time.monotonic()))
-    leaked = worker_threads()
+    for process in worker_processes():
+        process.join(max(0.0, deadline - time.monotonic()))
+    leaked: list[object] = [*worker_threads(), *worker_processes()]
     errors = list(_loop_errors)
     _loop_errors.clear()
     taken = "loop_errors" in request.fixturenames
-    assert not leaked, f"worker threads outlived the test: {leaked}"
+    assert not leaked, f"workers outlived the test: {leaked}"
     assert taken or not errors, f"unexpected errors reached the loop: {errors}"

@@ -15,6 +15,7 @@ loop or a Qt GUI. Every signal is both a callback hook and an awaitable::
 from ._current import current_worker as current_worker
 from ._exceptions import WorkerAborted as WorkerAborted
 from ._exceptions import WorkerFinishedError as WorkerFinishedError
+from ._exceptions import WorkerProcessDied as WorkerProcessDied
 from ._factory import as_generator_function as as_generator_function
 from ._factory import create_worker as create_worker
 from ._factory import thread_worker as thread_worker
@@ -46,6 +47,7 @@ __all__ = (
     "WorkerAborted",
     "WorkerBase",
     "WorkerFinishedError",
+    "WorkerProcessDied",
     "as_generator_function",
     "configure",
     "create_worker",

@@ -80,21 +80,29 @@ class Dispatcher(ABC):
             self._scheduled = True
             self._wake()
 
+    def has_pending(self) -> bool:
+        """Whether posted calls are waiting to run."""
+        return bool(self._pending)
+
     def close(self) -> None:
         """Drop calls posted from now on."""
         self._closed = True
 
     def run_in_executor(
-        self, executor: concurrent.futures.Executor, fn: Callable[[], Any], on_done: DoneCallback
+        self,
+        executor: concurrent.futures.Executor,
+        fn: Callable[..., Any],
+        on_done: DoneCallback,
+        *args: Any,
     ) -> concurrent.futures.Future[Any]:
-        """Run *fn* on *executor*; call ``on_done(future)`` on the home thread.
+        """Run ``fn(*args)`` on *executor*; call ``on_done(future)`` on the home thread.
 
         This is ``loop.run_in_executor`` without its asyncio future, whose
         callbacks run one loop iteration after it completes: the outcome is
         posted home directly, in order with everything else the worker posted,
         so a result reaches an awaiter as quickly as ``asyncio.to_thread``'s.
         """
-        future = executor.submit(fn)
+        future = executor.submit(fn, *args)
         future.add_done_callback(lambda done: self.post(on_done, done))
         return future
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["WorkerAborted", "WorkerFinishedError"]
+__all__ = ["WorkerAborted", "WorkerFinishedError", "WorkerProcessDied"]
 
 
 class WorkerAborted(Exception):
@@ -21,4 +21,13 @@ class WorkerFinishedError(RuntimeError):
     ``errored`` of a worker that returned), or by the awaitable of a
     :meth:`~GeneratorWorker.send`, :meth:`~GeneratorWorker.pause` or
     :meth:`~GeneratorWorker.resume` that the worker ended before honouring.
+    """
+
+
+class WorkerProcessDied(RuntimeError):
+    """The process running a worker ended before the work did.
+
+    Emitted through ``errored`` when a worker process crashes or is killed
+    from outside (a segfault, ``os._exit``, the out-of-memory killer). A
+    worker that was quit and then terminated ends ``aborted`` instead.
     """

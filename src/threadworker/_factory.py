@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
+from ._executors import ExecutorSpec, resolve_executor
 from ._generator_worker import GeneratorWorker
 from ._progress import ProgressSpec, make_pbar
 from ._worker import FunctionWorker, WorkerBase, _check_callable, function_kind
@@ -30,6 +31,7 @@ def create_worker(
     _worker_class: type[WorkerBase[Any]] | None = None,
     _ignore_errors: bool = False,
     _progress: ProgressSpec = None,
+    _executor: ExecutorSpec = None,
     **kwargs: Any,
 ) -> GeneratorWorker[Y, S, R]: ...
 @overload
@@ -41,6 +43,7 @@ def create_worker(
     _worker_class: type[WorkerBase[Any]] | None = None,
     _ignore_errors: bool = False,
     _progress: ProgressSpec = None,
+    _executor: ExecutorSpec = None,
     **kwargs: Any,
 ) -> FunctionWorker[R]: ...
 def create_worker(
@@ -51,6 +54,7 @@ def create_worker(
     _worker_class: type[WorkerBase[Any]] | None = None,
     _ignore_errors: bool = False,
     _progress: ProgressSpec = None,
+    _executor: ExecutorSpec = None,
     **kwargs: Any,
 ) -> WorkerBase[Any]:
     """Make a worker that runs ``func(*args, **kwargs)`` in another thread.
@@ -77,6 +81,14 @@ def create_worker(
     _progress : bool or dict, optional
         Give the worker a ``pbar``: ``True`` (indeterminate) or
         ``{"total": N, "desc": "..."}`` (each ``yield`` is a step), as napari.
+    _executor : str or Executor, optional
+        Where the work runs: ``"thread"`` (default: threadworker's threads),
+        ``"process"`` (threadworker's worker processes: CPU-bound work that
+        does not stall the GUI; generators stream back and can be steered),
+        or any ``concurrent.futures.Executor`` (a ``ThreadPoolExecutor``, a
+        ``ProcessPoolExecutor``, ``dask.distributed.Client.get_executor()``)
+        or a ``dask.distributed.Client``. What crosses to another process
+        (function, arguments, results, yielded and sent values) is pickled.
 
     Returns
     -------
@@ -86,7 +98,10 @@ def create_worker(
     Raises
     ------
     TypeError
-        For a bad *func*, *_connect* or *_worker_class*; the message says why.
+        For a bad *func*, *_connect*, *_worker_class* or *_executor* (or a
+        function that cannot be pickled to reach a process); the message says why.
+    ValueError
+        For an unknown executor name.
     """
     if _worker_class is None:
         _check_callable(func, "create_worker")
@@ -102,6 +117,8 @@ def create_worker(
         )
     worker = worker_class(func, *args, **kwargs)
     worker._ignore_errors = bool(_ignore_errors)
+    if _executor is not None:
+        worker._use_executor(_executor)
     if _progress:
         worker._pbar = make_pbar(
             worker, _progress, is_generator=isinstance(worker, GeneratorWorker)
@@ -169,6 +186,7 @@ def thread_worker(  # type: ignore[overload-overlap]
     worker_class: type[WorkerBase[Any]] | None = None,
     ignore_errors: bool = False,
     progress: ProgressSpec = None,
+    executor: ExecutorSpec = None,
 ) -> Callable[P, GeneratorWorker[Y, S, R]]: ...
 @overload
 def thread_worker(
@@ -179,6 +197,7 @@ def thread_worker(
     worker_class: type[WorkerBase[Any]] | None = None,
     ignore_errors: bool = False,
     progress: ProgressSpec = None,
+    executor: ExecutorSpec = None,
 ) -> Callable[P, FunctionWorker[R]]: ...
 @overload
 def thread_worker(
@@ -189,6 +208,7 @@ def thread_worker(
     worker_class: type[WorkerBase[Any]] | None = None,
     ignore_errors: bool = False,
     progress: ProgressSpec = None,
+    executor: ExecutorSpec = None,
 ) -> _ThreadWorkerDecorator: ...
 def thread_worker(
     function: Callable[..., Any] | None = None,
@@ -198,6 +218,7 @@ def thread_worker(
     worker_class: type[WorkerBase[Any]] | None = None,
     ignore_errors: bool = False,
     progress: ProgressSpec = None,
+    executor: ExecutorSpec = None,
 ) -> Any:
     """Make a function return a worker instead of running when called.
 
@@ -205,7 +226,8 @@ def thread_worker(
     (``@thread_worker(connect={"returned": show})``). Calling the decorated
     function builds a worker via :func:`create_worker`; each option can be
     overridden per call with the underscored keyword (``_start_thread=True``,
-    ``_connect=...``, ``_worker_class=...``, ``_ignore_errors=...``).
+    ``_connect=...``, ``_worker_class=...``, ``_ignore_errors=...``,
+    ``_executor=...``).
 
     Parameters
     ----------
@@ -222,6 +244,10 @@ def thread_worker(
         Drop exceptions nobody handles instead of reporting them.
     progress : bool or dict, optional
         Give workers a ``pbar``, as napari: ``True`` or ``{"total": N, "desc": ...}``.
+    executor : str or Executor, optional
+        Where the work runs: ``"thread"`` (default), ``"process"``, a
+        ``concurrent.futures.Executor`` or a dask ``Client`` (see
+        :func:`create_worker`).
 
     Returns
     -------
@@ -240,6 +266,9 @@ def thread_worker(
         _check_callable(func, "@thread_worker")
         if connect is not None:
             _validate_connect_shape(connect)
+        if executor is not None:  # a bad executor fails here, not at the first call
+            is_generator = function_kind(func) == "generator"
+            resolve_executor(executor, generator=is_generator, name=_name(func))
 
         @functools.wraps(func)
         def make_worker(*args: Any, **kwargs: Any) -> WorkerBase[Any]:
@@ -248,6 +277,7 @@ def thread_worker(
             kwargs.setdefault("_worker_class", worker_class)
             kwargs.setdefault("_ignore_errors", ignore_errors)
             kwargs.setdefault("_progress", progress)
+            kwargs.setdefault("_executor", executor)
             worker: WorkerBase[Any] = create_worker(func, *args, **kwargs)
             return worker
 
@@ -277,3 +307,7 @@ def as_generator_function(func: Callable[P, R]) -> Callable[P, Generator[None, N
         yield  # type: ignore[unreachable]  # makes this a generator function
 
     return genwrapper
+
+
+def _name(func: Callable[..., Any]) -> str:
+    return getattr(func, "__qualname__", None) or repr(func)

@@ -9,38 +9,27 @@ home thread pumps the channel, emitting signals and feeding async iterators.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextvars
+import pickle
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar, cast
 
 from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._latch import Latch
 from ._signal import Signal, SignalInstance, _SignalIterator
-from ._stepper import GeneratorDriver
+from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
 from ._worker import WorkerBase, _name_of, function_kind
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["GeneratorWorker"]
 
 Y = TypeVar("Y")
 S = TypeVar("S")
 R = TypeVar("R")
-
-
-class _Event:
-    """A channel item that is not a yielded value."""
-
-    __slots__ = ("kind", "payload")
-
-    def __init__(self, kind: str, payload: Any = None) -> None:
-        self.kind = kind
-        self.payload = payload
 
 
 class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
@@ -78,6 +67,11 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         self._resume_latches: list[Latch[None]] = []
         self._iterating: weakref.WeakSet[_WorkerIterator[Y]] = weakref.WeakSet()
         self._yielded_signal: SignalInstance[Y] | None = None
+        # executor="process": sends on their way, by the token the process returns.
+        self._remote_sends: dict[int, Latch[None]] = {}
+        self._future: concurrent.futures.Future[Any] | None = None  # thread executors
+
+    _is_generator = True
 
     # -- flow control ------------------------------------------------------------------
     @property
@@ -97,6 +91,8 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         ------
         RuntimeError
             If the worker has not been started (nothing could receive it yet).
+        TypeError
+            If the worker runs in a process and *value* cannot be pickled.
         """
         latch: Latch[None] = Latch()
         if self._state == "created":
@@ -104,11 +100,15 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
                 f"cannot send to {self._signal_owner_name()} before it starts: "
                 "call start() first (the first step of a generator cannot receive a value)"
             )
+        if self._placement.kind == "process":
+            # The books keep the pickled value: a bad one fails here, not there.
+            value = cast(S, _pickled_for_send(value, self._name))
         with self._control:
             if self._state == "finished" or self._driver.abort_requested:
                 latch.set_exception(self._ended_error("received the value"))
                 return latch
             self._driver.queue_send(value, latch)
+            self._requests_changed()
         return latch
 
     def pause(self) -> Latch[None]:
@@ -122,6 +122,7 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
                 latch.set_exception(self._ended_error("paused"))
             elif self._driver.request_pause() or self._pause_latches:
                 self._pause_latches.append(latch)  # confirmed by the next ``paused``
+                self._requests_changed()
             else:
                 latch.set_result(None)  # paused already, and confirmed
         return latch
@@ -134,7 +135,7 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
                 latch.set_exception(self._ended_error("resumed"))
             elif self._driver.request_resume() or self._resume_latches:
                 self._resume_latches.append(latch)  # confirmed by the next ``resumed``
-                self._control.notify_all()
+                self._requests_changed()
             else:
                 latch.set_result(None)  # not paused: nothing to do
         return latch
@@ -146,10 +147,34 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
     def _ended_error(self, what: str) -> WorkerFinishedError:
         return WorkerFinishedError(f"{self._signal_owner_name()} finished before it {what}")
 
+    def _requests_changed(self) -> None:
+        """Make the requests just recorded in the driver take effect (lock held)."""
+        if self._job is None:
+            self._control.notify_all()  # the stepping thread may be waiting
+            return
+        # In a process the generator has its own driver: this one keeps the
+        # books, and its requests are forwarded, in order.
+        transitions, sends = self._driver.take_requests()
+        for transition in transitions:
+            self._job.control(transition)
+        for data, latch in sends:
+            token = id(latch)
+            assert isinstance(latch, Latch)
+            self._remote_sends[token] = latch
+            self._job.control("send", (token, data))
+
     def _request_abort(self) -> None:
         with self._control:
             self._driver.request_abort()
             self._control.notify_all()
+        if self._job is not None:
+            assert self._scope is not None
+            self._job.quit(self._scope.terminate_after)
+        elif self._future is not None and self._future.cancel():
+            # Queued behind a thread executor's other work: it never runs.
+            self._thread_done.set()
+            assert self._channel is not None
+            self._channel.put(Event("aborted"))
         if self._channel is not None:
             self._channel.stop_blocking()
             self._channel.resume()  # delivery must go on to reach ``aborted``
@@ -165,13 +190,63 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             self._handle,
             self._delivery_blocked,
         )
-        thread = threading.Thread(
-            target=self._run,
-            args=(context, self._channel.put),
-            name=f"threadworker-{self._name}",
-            daemon=True,  # a stuck generator must never block interpreter exit
+        placement = self._placement
+        if placement.kind == "process":
+            self._launch_in_process()
+        elif placement.executor is not None:  # a thread executor
+            self._future = placement.executor.submit(self._run, context, self._channel.put)
+        else:
+            thread = threading.Thread(
+                target=self._run,
+                args=(context, self._channel.put),
+                name=f"threadworker-{self._name}",
+                daemon=True,  # a stuck generator must never block interpreter exit
+            )
+            thread.start()
+
+    def _launch_in_process(self) -> None:
+        from ._process_pool import ProcessJob
+
+        assert self._scope is not None
+        self._job = ProcessJob(
+            "generator",
+            self._func,
+            self._args,
+            self._kwargs,
+            on_items=self._from_process,
+            on_lost=self._on_process_lost,
         )
-        thread.start()
+        self._scope.process_pool.submit(self._job)
+        with self._control:  # pause() or a quit before start(): forwarded now
+            self._requests_changed()
+
+    def _from_process(self, items: list[Any]) -> None:
+        """Items from the worker process, into the channel (its courier thread)."""
+        from ._process_pool import rebuild_error
+
+        channel = self._channel
+        assert channel is not None
+        put = channel.put
+        for item in items:
+            if type(item) is Event:
+                kind = item.kind
+                if kind == "progress":
+                    self._relay_progress(item.payload)
+                    continue
+                if kind == "received":
+                    item = Event("received", self._remote_sends.pop(item.payload))
+                elif kind == "errored":
+                    item = Event("errored", rebuild_error(item.payload))
+                if kind in OUTCOMES:
+                    put(item)
+                    self._thread_done.set()
+                    continue
+            put(item)
+
+    def _on_process_lost(self, exitcode: int | None, killed: bool) -> None:
+        assert self._channel is not None
+        self._channel.put(Event(*self._process_died(exitcode, killed)))
+        self._thread_done.set()
 
     def _work_here(self, context: contextvars.Context) -> None:
         self._run(context, self._handle)
@@ -180,55 +255,16 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         """Drive the generator until it ends (its own thread, or ``work()``'s)."""
         try:
             # One context for the generator's whole life, as if it ran inline.
-            context.run(self._drive, put)
+            context.run(drive, self._driver, self._control, put)
         except BaseException as exc:  # pragma: no cover - a bug here must not hang
-            put(_Event("errored", exc))
+            put(Event("errored", exc))
         finally:
             self._thread_done.set()
-
-    def _drive(self, put: Callable[[Any], object]) -> None:
-        driver = self._driver
-        control = self._control
-        # Typed loosely: a step with nothing sent resumes with None, whatever S is.
-        send: Callable[[Any], Any] = driver.generator.send
-        while True:
-            if not driver.attention:
-                # Fast path: nothing requested, so step with None, lock-free.
-                try:
-                    value = send(None)
-                except StopIteration as stop:
-                    put(_Event("returned", stop.value))
-                    return
-                except BaseException as exc:
-                    put(_Event("errored", exc))
-                    return
-                driver.mark_stepped()
-                put(value)
-                continue
-            with control:
-                action = driver.next_action()
-                while action[0] == "wait":
-                    control.wait()
-                    action = driver.next_action()
-            kind = action[0]
-            if kind == "step":
-                outcome, payload = driver.step(action[1])
-                if action[2] is not None:
-                    put(_Event("received", action[2]))
-                if outcome == "yielded":
-                    put(payload)
-                    continue
-                put(_Event(outcome, payload))
-                return
-            if kind == "abort":
-                put(_Event(*driver.close()))
-                return
-            put(_Event(kind + "d"))  # "paused" / "resumed"
 
     def _deliver_warning(self, args: WarningArgs) -> None:
         channel = self._channel
         if channel is not None and not self._dispatcher_home():
-            channel.put(_Event("warned", args))  # in order with the values
+            channel.put(Event("warned", args))  # in order with the values
         else:
             self._emit_warning(args)
 
@@ -243,7 +279,7 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
 
     def _handle(self, item: Any) -> None:
         """Deliver one channel item (home thread)."""
-        if type(item) is not _Event:
+        if type(item) is not Event:
             signal = self._yielded_signal
             if signal is not None:
                 signal._emit_value(item)
@@ -282,9 +318,15 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
 
     def _finished_cleanup(self) -> None:
         with self._control:
-            pending = self._driver.take_unsent() + self._pause_latches + self._resume_latches
+            pending = (
+                self._driver.take_unsent()
+                + self._pause_latches
+                + self._resume_latches
+                + list(self._remote_sends.values())
+            )
             self._pause_latches = []
             self._resume_latches = []
+            self._remote_sends.clear()
         for latch in pending:
             assert isinstance(latch, Latch)
             latch.set_exception(self._ended_error("honoured the request"))
@@ -319,3 +361,14 @@ class _WorkerIterator(_SignalIterator[Y]):
         if error is not None:
             raise error
         raise StopAsyncIteration
+
+
+def _pickled_for_send(value: object, name: str) -> bytes:
+    """*value* pickled for a worker process, or a TypeError that says why not."""
+    try:
+        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise TypeError(
+            f"cannot send {type(value).__qualname__} to {name}, which runs in a worker "
+            f"process: it cannot be pickled ({exc})"
+        ) from exc

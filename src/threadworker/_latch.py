@@ -124,8 +124,11 @@ class DoneFlag:
         self._lock.acquire()
 
     def set(self) -> None:
-        """Mark done, waking every waiter. Call once."""
-        self._lock.release()
+        """Mark done, waking every waiter; setting it again does nothing."""
+        try:
+            self._lock.release()
+        except RuntimeError:  # already set (a cancelled executor future sets it twice)
+            pass
 
     def is_set(self) -> bool:
         """Return whether :meth:`set` was called."""

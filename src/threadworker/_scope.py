@@ -24,11 +24,13 @@ from ._dispatch import AsyncioDispatcher, Dispatcher
 from ._pool import ThreadPool
 
 if TYPE_CHECKING:
+    from ._process_pool import ProcessPool
     from ._worker import WorkerBase
 
 __all__ = ["WorkerScope", "configure", "current_scope", "scopes_on_this_thread"]
 
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+DEFAULT_TERMINATE_AFTER = 1.0
 QT_BINDINGS = ("PyQt6", "PySide6", "PyQt5", "PySide2")
 
 # Homes (loops, QApplications) to their scope. Weak keys: a scope never
@@ -55,8 +57,11 @@ class WorkerScope:
         self.dispatcher = dispatcher
         self.max_threads = default_max_threads()
         self.shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT
+        self.max_processes = default_max_threads()
+        self.terminate_after = DEFAULT_TERMINATE_AFTER
         self.closed = False
         self._pool: ThreadPool | None = None
+        self._process_pool: ProcessPool | None = None
         self._active: set[WorkerBase[Any]] = set()
         self._lock = threading.Lock()
         # Other things to end with the home (QThreads of new_worker_qthread):
@@ -70,6 +75,16 @@ class WorkerScope:
             if self._pool is None:
                 self._pool = ThreadPool(self.max_threads)
             return self._pool
+
+    @property
+    def process_pool(self) -> ProcessPool:
+        """The worker processes of ``executor="process"``, made on first use."""
+        with self._lock:
+            if self._process_pool is None:
+                from ._process_pool import ProcessPool  # multiprocessing only when used
+
+                self._process_pool = ProcessPool(self.max_processes)
+            return self._process_pool
 
     def add(self, worker: WorkerBase[Any]) -> None:
         """Track a started worker until it finishes."""
@@ -145,7 +160,16 @@ class WorkerScope:
         self.closed = True
         still_running = self.quit_and_wait(self.shutdown_timeout)
         if deliver:
+            # A flush runs what was posted; a channel drain that used up its time
+            # slice re-posts itself, so flush until the ended workers reported.
+            deadline = time.monotonic() + self.shutdown_timeout
             self.dispatcher.flush()
+            while (
+                self.dispatcher.has_pending()
+                and len(self.active_workers()) > len(still_running)
+                and time.monotonic() < deadline
+            ):
+                self.dispatcher.flush()
         self._end(still_running)
 
     def _end(self, abandoned: list[WorkerBase[Any]]) -> None:
@@ -153,6 +177,10 @@ class WorkerScope:
         pool = self._pool
         if pool is not None:
             pool.stop(timeout=0.0 if abandoned else self.shutdown_timeout)
+        process_pool = self._process_pool
+        if process_pool is not None:
+            # Processes, unlike threads, can be stopped: none is ever abandoned.
+            process_pool.stop(timeout=self.terminate_after)
         if abandoned:
             names = ", ".join(sorted(w._signal_owner_name() for w in abandoned))
             warnings.warn(
@@ -272,7 +300,13 @@ def scopes_on_this_thread() -> list[WorkerScope]:
     return [s for s in scopes if not s.closed and s.dispatcher.in_home_thread()]
 
 
-def configure(*, max_threads: int | None = None, shutdown_timeout: float | None = None) -> None:
+def configure(
+    *,
+    max_threads: int | None = None,
+    shutdown_timeout: float | None = None,
+    max_processes: int | None = None,
+    terminate_after: float | None = None,
+) -> None:
     """Configure the workers of the calling context's loop or application.
 
     Parameters
@@ -286,6 +320,14 @@ def configure(*, max_threads: int | None = None, shutdown_timeout: float | None 
         Seconds to wait, when the loop closes or the application quits, for
         running workers to finish after being asked to quit (default 5). Those
         still running then are abandoned with a ``RuntimeWarning`` naming them.
+    max_processes : int, optional
+        How many worker processes ``executor="process"`` runs at once
+        (default: the number of cores, at least 2); more workers are queued.
+        Takes effect before the first process worker starts.
+    terminate_after : float, optional
+        Seconds a process worker asked to quit gets to stop by itself (a
+        generator at its next ``yield``, a function by returning) before its
+        process is killed (default 1). It then ends ``aborted``.
 
     Raises
     ------
@@ -301,6 +343,16 @@ def configure(*, max_threads: int | None = None, shutdown_timeout: float | None 
         scope.max_threads = max_threads
         if scope._pool is not None:
             scope._pool.max_threads = max_threads
+    if max_processes is not None:
+        if max_processes < 1:
+            raise ValueError(f"max_processes must be at least 1, not {max_processes}")
+        scope.max_processes = max_processes
+        if scope._process_pool is not None:
+            scope._process_pool.max_processes = max_processes
+    if terminate_after is not None:
+        if terminate_after < 0:
+            raise ValueError(f"terminate_after must be >= 0, not {terminate_after}")
+        scope.terminate_after = terminate_after
     if shutdown_timeout is not None:
         if shutdown_timeout < 0:
             raise ValueError(f"shutdown_timeout must be >= 0, not {shutdown_timeout}")
@@ -318,6 +370,19 @@ def _at_exit() -> None:
         if not scope.closed:
             scope.close_blocking(deliver=False)
 
+
+def _forget_scopes_after_fork() -> None:
+    """A forked child (``ProcessPoolExecutor``'s default on Linux) has no homes.
+
+    Its copy of the parent's scopes holds workers whose threads were not
+    copied; ending them at the child's exit would wait for nothing.
+    """
+    global _scopes_lock
+    _scopes_lock = threading.Lock()  # it may have been held by another thread
+    _scopes.clear()
+
+
+os.register_at_fork(after_in_child=_forget_scopes_after_fork)
 
 try:
     threading._register_atexit(_at_exit)  # type: ignore[attr-defined]

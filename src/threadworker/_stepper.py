@@ -1,17 +1,19 @@
-"""Driving a generator under pause/resume/send/quit requests — no threads.
+"""Driving a generator under pause/resume/send/quit requests.
 
 :class:`GeneratorDriver` decides what a generator worker does next and does
-it; the worker's thread only adds locking and waiting around it. Keeping the
-decisions here makes them testable step by step, with no thread in sight.
+it, with no thread in sight, so the decisions are testable step by step.
+:func:`drive` is the loop around it — the same loop in a worker's thread and
+in a worker process — adding only locking and waiting.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, Generic, Literal, TypeVar
 
-__all__ = ["Action", "GeneratorDriver", "Outcome"]
+__all__ = ["OUTCOMES", "Action", "Event", "GeneratorDriver", "Outcome", "drive"]
 
 Y = TypeVar("Y")
 S = TypeVar("S")
@@ -26,6 +28,31 @@ Outcome = tuple[Literal["yielded", "returned", "errored", "aborted"], Any]
 
 NOTHING: Any = object()  # "nothing was sent": send(None) is a real value
 
+#: The kinds of :class:`Event` that end a run.
+OUTCOMES = frozenset({"returned", "errored", "aborted"})
+
+
+class Event:
+    """Something other than a yielded value, in order with the values.
+
+    *kind* is an outcome (``"returned"``, ``"errored"``, ``"aborted"``), a
+    transition (``"paused"``, ``"resumed"``), ``"received"`` (a sent value was
+    taken; *payload* is its token) or ``"warned"``. Picklable, so events cross
+    process boundaries too.
+    """
+
+    __slots__ = ("kind", "payload")
+
+    def __init__(self, kind: str, payload: Any = None) -> None:
+        self.kind = kind
+        self.payload = payload
+
+    def __repr__(self) -> str:
+        return f"Event({self.kind!r}, {self.payload!r})"
+
+    def __reduce__(self) -> tuple[type[Event], tuple[str, Any]]:
+        return (Event, (self.kind, self.payload))
+
 
 class GeneratorDriver(Generic[Y, S, R]):
     """Steps one generator, honouring the requests made to it.
@@ -35,7 +62,9 @@ class GeneratorDriver(Generic[Y, S, R]):
     generator's own code and need no lock.
     """
 
-    def __init__(self, generator: Generator[Y, S, R]) -> None:
+    def __init__(self, generator: Generator[Y, S, R] | None = None) -> None:
+        # None until attach(): requests can be made before the generator exists
+        # (a worker process receives them before it has unpickled the job).
         self._generator = generator
         self._sends: deque[tuple[S, object]] = deque()
         self._stepped = False
@@ -85,6 +114,18 @@ class GeneratorDriver(Generic[Y, S, R]):
         self._sends.append((value, token))
         self.attention = True
 
+    def take_requests(self) -> tuple[list[Literal["pause", "resume"]], list[tuple[S, object]]]:
+        """Remove and return the transitions and sends not yet acted on, in order.
+
+        For a driver that only mirrors requests to be made elsewhere (a worker
+        process steps the generator; the home keeps the books).
+        """
+        transitions = list(self._transitions)
+        sends = list(self._sends)
+        self._transitions.clear()
+        self._sends.clear()
+        return transitions, sends
+
     def take_unsent(self) -> list[object]:
         """Remove and return the tokens of sends never delivered."""
         tokens = [token for _, token in self._sends]
@@ -118,7 +159,12 @@ class GeneratorDriver(Generic[Y, S, R]):
     @property
     def generator(self) -> Generator[Y, S, R]:
         """The generator being driven."""
+        assert self._generator is not None, "attach() a generator first"
         return self._generator
+
+    def attach(self, generator: Generator[Y, S, R]) -> None:
+        """Give the driver the generator it steps (if made without one)."""
+        self._generator = generator
 
     def mark_stepped(self) -> None:
         """Record a step taken without :meth:`step` (the worker's fast path)."""
@@ -128,7 +174,7 @@ class GeneratorDriver(Generic[Y, S, R]):
         """Advance the generator to its next yield (or its end)."""
         self._stepped = True
         try:
-            produced = self._generator.send(None if value is NOTHING else value)  # type: ignore[arg-type]
+            produced = self.generator.send(None if value is NOTHING else value)  # type: ignore[arg-type]
         except StopIteration as stop:
             return ("returned", stop.value)
         except BaseException as exc:
@@ -138,7 +184,55 @@ class GeneratorDriver(Generic[Y, S, R]):
     def close(self) -> Outcome:
         """Close the generator (its ``finally`` blocks run here)."""
         try:
-            self._generator.close()
+            if self._generator is not None:
+                self._generator.close()
         except BaseException as exc:
             return ("errored", exc)
         return ("aborted", None)
+
+
+def drive(
+    driver: GeneratorDriver[Any, Any, Any],
+    control: threading.Condition,
+    put: Callable[[Any], object],
+) -> None:
+    """Run *driver*'s generator to its end, putting values and :class:`Event` s.
+
+    Requests are made to *driver* under *control*, which is notified after
+    each; they take effect between steps. Returns after the outcome was put.
+    """
+    # Typed loosely: a step with nothing sent resumes with None, whatever S is.
+    send: Callable[[Any], Any] = driver.generator.send
+    while True:
+        if not driver.attention:
+            # Fast path: nothing requested, so step with None, lock-free.
+            try:
+                value = send(None)
+            except StopIteration as stop:
+                put(Event("returned", stop.value))
+                return
+            except BaseException as exc:
+                put(Event("errored", exc))
+                return
+            driver.mark_stepped()
+            put(value)
+            continue
+        with control:
+            action = driver.next_action()
+            while action[0] == "wait":
+                control.wait()
+                action = driver.next_action()
+        kind = action[0]
+        if kind == "step":
+            outcome, payload = driver.step(action[1])
+            if action[2] is not None:
+                put(Event("received", action[2]))
+            if outcome == "yielded":
+                put(payload)
+                continue
+            put(Event(outcome, payload))
+            return
+        if kind == "abort":
+            put(Event(*driver.close()))
+            return
+        put(Event(kind + "d"))  # "paused" / "resumed"

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 
 from ._current import current_worker_var
 from ._dispatch import Dispatcher, report_exception
-from ._exceptions import WorkerAborted, WorkerFinishedError
+from ._exceptions import WorkerAborted, WorkerFinishedError, WorkerProcessDied
+from ._executors import IN_THREAD, Placement, check_picklable, resolve_executor
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._scope import current_scope, scopes_on_this_thread
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Self
 
+    from ._process_pool import ProcessJob
     from ._scope import WorkerScope
 
 __all__ = ["FunctionWorker", "WorkerBase"]
@@ -98,6 +100,28 @@ class WorkerBase(Generic[R]):
         self._pbar: ProgressBar | None = None
         #: Set when the work's thread is done with it (set at once if never run).
         self._thread_done = DoneFlag()
+        self._placement: Placement = IN_THREAD
+        self._job: ProcessJob | None = None  # with executor="process"
+
+    _is_generator = False
+
+    def _use_executor(self, spec: object) -> None:
+        """Run in *spec* (an ``executor=`` value) instead of threadworker's threads.
+
+        Raises
+        ------
+        RuntimeError
+            If the worker already started.
+        TypeError, ValueError
+            For a bad *spec*, or a function that cannot be pickled to reach it.
+        """
+        if self._state != _CREATED:
+            raise RuntimeError(
+                f"{self._signal_owner_name()} already started: set its executor first"
+            )
+        placement = resolve_executor(spec, generator=self._is_generator, name=self._name)
+        check_picklable(self._func, placement)
+        self._placement = placement
 
     # -- public state ------------------------------------------------------------
     @property
@@ -364,6 +388,24 @@ class WorkerBase(Generic[R]):
             )
         signal._close(reason)
 
+    def _relay_progress(self, state: tuple[int, int, str]) -> None:
+        """Mirror progress a worker process reported (its courier thread)."""
+        bar = self._ensure_pbar()
+        bar._explicit = True
+        bar.n, bar.total, bar.desc = state
+        bar._notify()
+
+    def _process_died(self, exitcode: int | None, killed: bool) -> tuple[str, Any]:
+        """The outcome of a worker whose process ended before the work did."""
+        from ._process_pool import describe_exit
+
+        if self._abort_requested:
+            return "aborted", None  # quit, then terminated: what quit asked for
+        return "errored", WorkerProcessDied(
+            f"the process running {self._signal_owner_name()} died "
+            f"{describe_exit(exitcode)} before the work ended"
+        )
+
     def _deliver_warning(self, args: WarningArgs) -> None:
         """Hand a warning raised in the work to the home thread."""
         if not self._post_to_home(self._emit_warning, args):
@@ -432,18 +474,77 @@ class FunctionWorker(WorkerBase[R]):
     def _launch(self, context: contextvars.Context) -> None:
         assert self._scope is not None
         assert self._dispatcher is not None
-        self._future = self._dispatcher.run_in_executor(
-            self._scope.pool, functools.partial(context.run, self._run_in_thread), self._on_done
-        )
+        placement = self._placement
+        if placement.kind == "process":
+            from ._process_pool import ProcessJob
+
+            self._job = ProcessJob(
+                "function",
+                self._func,
+                self._args,
+                self._kwargs,
+                on_items=self._from_process,
+                on_lost=self._on_process_lost,
+            )
+            self._scope.process_pool.submit(self._job)
+        elif placement.kind == "executor":
+            assert placement.executor is not None
+            # Keywords are bound here: an executor's submit() may take keywords
+            # of its own (dask's take key=, workers=, ...).
+            func = functools.partial(self._func, **self._kwargs) if self._kwargs else self._func
+            self._future = self._dispatcher.run_in_executor(
+                placement.executor, func, self._on_done, *self._args
+            )
+            self._future.add_done_callback(lambda _: self._thread_done.set())
+        else:
+            self._future = self._dispatcher.run_in_executor(
+                placement.executor or self._scope.pool,
+                functools.partial(context.run, self._run_in_thread),
+                self._on_done,
+            )
 
     def _request_abort(self) -> None:
-        # Still queued behind other workers: it never runs at all.
+        if self._job is not None:
+            assert self._scope is not None
+            self._job.quit(self._scope.terminate_after)
+            return
+        # Still queued (or, with dask, remote): it never runs, or is cancelled there.
         future = self._future
         if future is not None and future.cancel():
             self._thread_done.set()
 
+    def _from_process(self, items: list[Any]) -> None:
+        """Items from the worker process (its courier thread)."""
+        from ._process_pool import rebuild_error
+        from ._stepper import OUTCOMES, Event
+
+        for item in items:
+            if type(item) is not Event:
+                continue  # a function yields nothing
+            kind, payload = item.kind, item.payload
+            if kind == "progress":
+                self._relay_progress(payload)
+            elif kind == "warned":
+                self._deliver_warning(payload)
+            elif kind in OUTCOMES:
+                if kind == "errored":
+                    payload = rebuild_error(payload)
+                elif kind == "returned" and self._abort_requested:
+                    kind = "aborted"
+                self._thread_done.set()
+                self._post_outcome(kind, payload)
+
+    def _on_process_lost(self, exitcode: int | None, killed: bool) -> None:
+        self._thread_done.set()
+        self._post_outcome(*self._process_died(exitcode, killed))
+
+    def _post_outcome(self, kind: str, payload: Any) -> None:
+        assert self._dispatcher is not None
+        self._dispatcher.post(self._finish, kind, payload)
+
     def _run_in_thread(self) -> R:
-        threading.current_thread().name = f"threadworker-{self._name}"
+        if self._placement.executor is None:  # a thread of ours: named after its work
+            threading.current_thread().name = f"threadworker-{self._name}"
         try:
             return self._func(*self._args, **self._kwargs)  # type: ignore[no-any-return]
         finally:

@@ -1,0 +1,129 @@
+"""Where a worker's code runs: the ``executor=`` option.
+
+- ``None`` or ``"thread"``: threadworker's threads (the default).
+- ``"process"``: threadworker's worker processes (``_process_pool``), which
+  stream generators, take send/pause/resume/quit, and can be killed.
+- a thread executor (``ThreadPoolExecutor``): its threads; generators too.
+- any other ``concurrent.futures.Executor`` (``ProcessPoolExecutor``, a
+  dask ``ClientExecutor``, ...): plain functions, submitted to it.
+- a ``dask.distributed.Client``: its cluster, through ``client.get_executor``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from ._pool import ThreadPool
+
+__all__ = [
+    "IN_THREAD",
+    "ClientLike",
+    "ExecutorSpec",
+    "Placement",
+    "check_picklable",
+    "resolve_executor",
+]
+
+
+class ClientLike(Protocol):
+    """What threadworker uses of a ``dask.distributed.Client`` (typed without dask)."""
+
+    def get_executor(self, **kwargs: Any) -> concurrent.futures.Executor:
+        """A ``concurrent.futures.Executor`` that submits to the cluster."""
+        ...
+
+
+#: What ``executor=`` accepts.
+ExecutorSpec = Literal["thread", "process"] | concurrent.futures.Executor | ClientLike | None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A resolved ``executor=``: the kind of place, and the executor if any."""
+
+    kind: Literal["thread", "process", "thread-executor", "executor"]
+    executor: concurrent.futures.Executor | None = None
+
+    @property
+    def crosses_processes(self) -> bool:
+        """Whether functions, arguments and values are pickled to get there."""
+        return self.kind in ("process", "executor")
+
+
+IN_THREAD = Placement("thread")
+IN_PROCESS = Placement("process")
+
+
+def resolve_executor(spec: object, *, generator: bool, name: str) -> Placement:
+    """Turn an ``executor=`` value into a :class:`Placement`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown executor name.
+    TypeError
+        For something that is not an executor, or a generator given an
+        executor that can only run plain functions.
+    """
+    if spec is None or spec == "thread":
+        return IN_THREAD
+    if spec == "process":
+        return IN_PROCESS
+    if isinstance(spec, str):
+        raise ValueError(
+            f"executor must be 'thread', 'process' or a concurrent.futures.Executor, not {spec!r}"
+        )
+    if _is_dask_client(spec):
+        # pure=False: every worker is a run of its own, even with equal arguments
+        # (dask would otherwise share one task, and cancel it for both).
+        spec = spec.get_executor(pure=False)  # type: ignore[attr-defined]
+    if isinstance(spec, concurrent.futures.ThreadPoolExecutor | ThreadPool):
+        return Placement("thread-executor", spec)
+    if isinstance(spec, concurrent.futures.Executor):
+        if generator:
+            raise TypeError(
+                f"{name} is a generator function, and {type(spec).__name__} can only run "
+                "plain functions: use executor='process' (threadworker's processes stream "
+                "what a generator yields) or a thread executor"
+            )
+        return Placement("executor", spec)
+    raise TypeError(
+        "executor must be 'thread', 'process', a concurrent.futures.Executor or a "
+        f"dask.distributed Client, not {type(spec).__name__}: {spec!r}"
+    )
+
+
+def _is_dask_client(obj: object) -> bool:
+    # Recognised without importing dask: only a program that made a Client has it.
+    module = type(obj).__module__ or ""
+    return module.split(".")[0] == "distributed" and hasattr(obj, "get_executor")
+
+
+def check_picklable(func: Callable[..., Any], placement: Placement) -> None:
+    """Fail early, with the fix, for a function that cannot reach a process.
+
+    Only for executors that use :mod:`pickle` (threadworker's processes and
+    ``ProcessPoolExecutor``); dask uses cloudpickle, which takes lambdas.
+    Arguments are pickled later, off the home thread: a bad one ends the
+    worker in ``errored`` with the same explanation.
+
+    Raises
+    ------
+    TypeError
+        If *func* cannot be pickled.
+    """
+    if not (
+        placement.kind == "process"
+        or isinstance(placement.executor, concurrent.futures.ProcessPoolExecutor)
+    ):
+        return
+    try:
+        pickle.dumps(func, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        from ._process_pool import cannot_pickle_call
+
+        raise cannot_pickle_call(func, exc) from exc

@@ -1,0 +1,407 @@
+"""What runs inside a worker process: jobs in, events out, over one pipe.
+
+A worker process runs one job at a time on its main thread. Two helper
+threads keep it responsive: a *receiver* reads the pipe (new jobs, and
+send/pause/resume/quit for the running one) and an *outbox* sends what the
+job produces in batches, so a fast generator costs one pickle and one write
+per batch instead of per value — and a value yielded before a long
+computation still leaves at once.
+
+Messages from the parent are ``(op, job_id, payload)`` tuples:
+
+- ``("run", id, bytes)`` — the pickled ``(kind, func, args, kwargs)``
+- ``("send", id, (token, bytes))`` — a value for a generator's ``yield``
+- ``("pause" | "resume" | "quit", id, None)``
+- ``("exit", 0, None)`` — finish the current job, then exit
+
+Messages to the parent are pickled ``(job_id, [item, ...])``: yielded values
+and :class:`~threadworker._stepper.Event` s, in order. An ``errored`` event
+carries a :class:`PortableError`, which always unpickles.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from queue import SimpleQueue
+from typing import Any, cast
+
+from ._current import current_worker_var
+from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
+from ._warnings import WarningArgs, install_warning_router
+
+__all__ = ["PortableError", "serve"]
+
+OUTBOX_CAPACITY = 1024  # undelivered items that make a generator wait
+MAX_BATCH = 4096
+PROGRESS_INTERVAL = 1 / 30  # seconds between progress reports
+
+
+class PortableError:
+    """An exception on its way to the parent, with its traceback as text.
+
+    The exception is pickled separately: one whose class cannot be rebuilt
+    in the parent (a required ``__init__`` argument, a class the parent
+    cannot import) still arrives, as its type name and message.
+    """
+
+    __slots__ = ("message", "pickled", "traceback", "type_name")
+
+    def __init__(self, exc: BaseException) -> None:
+        self.type_name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        self.message = str(exc)
+        self.traceback = "".join(traceback.format_exception(exc))
+        try:
+            self.pickled: bytes | None = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            self.pickled = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_portable, (self.type_name, self.message, self.traceback, self.pickled))
+
+
+def _rebuild_portable(
+    type_name: str, message: str, text: str, pickled: bytes | None
+) -> PortableError:
+    error = PortableError.__new__(PortableError)
+    error.type_name, error.message, error.traceback, error.pickled = (
+        type_name,
+        message,
+        text,
+        pickled,
+    )
+    return error
+
+
+class ProgressRelay:
+    """``pbar`` inside a worker process: reports to the parent's bar, throttled."""
+
+    def __init__(self, job: RemoteWorker) -> None:
+        self._job = job
+        self.n = 0
+        self.total = 0
+        self.desc = ""
+        self._explicit = True
+        self._sent_at = 0.0
+        self._dirty = False
+
+    def update(self, n: int = 1) -> None:
+        """Advance by *n* steps."""
+        self.n += n
+        if self.total and self.n > self.total:
+            self.total = 0
+        self._report(force=False)
+
+    def reset(self, *, total: int | None = None, desc: str | None = None) -> None:
+        """Start over at 0, optionally with a new ``total`` and ``desc``."""
+        self.n = 0
+        if total is not None:
+            self.total = total
+        if desc is not None:
+            self.desc = desc
+        self._report(force=True)
+
+    def _report(self, *, force: bool) -> None:
+        now = time.monotonic()
+        if force or now - self._sent_at >= PROGRESS_INTERVAL:
+            self._sent_at = now
+            self._dirty = False
+            self._job.put(Event("progress", (self.n, self.total, self.desc)))
+        else:
+            self._dirty = True
+
+    def flush(self) -> None:
+        """Send the last state if a throttled update was not sent."""
+        if self._dirty:
+            self._report(force=True)
+
+
+class RemoteWorker:
+    """What ``current_worker()`` returns inside a worker process.
+
+    It has what code running in a worker uses: ``abort_requested`` (set by
+    the parent's ``quit()``) and progress reporting through ``pbar``.
+    """
+
+    def __init__(self, job_id: int, outbox: Outbox) -> None:
+        self.id = job_id
+        self._outbox = outbox
+        self.control = threading.Condition(threading.Lock())
+        self.driver: GeneratorDriver[Any, Any, Any] = GeneratorDriver()
+        self._abort_requested = False
+        self._pbar: ProgressRelay | None = None
+        #: Why the job must end in error: a value it made could not be sent.
+        self.failure: BaseException | None = None
+
+    @property
+    def abort_requested(self) -> bool:
+        """Whether the parent asked the worker to quit."""
+        return self._abort_requested
+
+    @property
+    def pbar(self) -> ProgressRelay | None:
+        """The progress relay, once the work reported progress."""
+        return self._pbar
+
+    def _ensure_pbar(self) -> ProgressRelay:
+        if self._pbar is None:
+            self._pbar = ProgressRelay(self)
+        return self._pbar
+
+    def _deliver_warning(self, args: WarningArgs) -> None:
+        message, category, filename, lineno, _file, line = args
+        # The file object stays here; the parent shows it on its own stream.
+        self.put(Event("warned", (message, category, filename, lineno, None, line)))
+
+    def put(self, item: Any) -> None:
+        """Queue an item for the parent (the job's thread)."""
+        if type(item) is Event:
+            if item.kind in OUTCOMES and self._pbar is not None:
+                self._pbar.flush()
+            if item.kind == "errored":
+                item = Event("errored", PortableError(item.payload))
+        self._outbox.put(self, item)
+
+    # -- requests from the parent (receiver thread) --------------------------------------
+    def request(self, op: str, payload: Any) -> None:
+        with self.control:
+            if op == "quit":
+                self._abort_requested = True
+                self.driver.request_abort()
+            elif op == "pause":
+                self.driver.request_pause()
+            elif op == "resume":
+                self.driver.request_resume()
+            elif op == "send":
+                token, data = payload
+                try:
+                    value = pickle.loads(data)
+                except Exception as exc:
+                    self._fail_locked(exc)
+                else:
+                    self.driver.queue_send(value, token)
+            self.control.notify_all()
+
+    def fail(self, exc: BaseException) -> None:
+        """End the job in error at its next step (any thread)."""
+        with self.control:
+            self._fail_locked(exc)
+            self.control.notify_all()
+
+    def _fail_locked(self, exc: BaseException) -> None:
+        if self.failure is None:
+            self.failure = exc
+        self._abort_requested = True
+        self.driver.request_abort()
+
+
+class Outbox:
+    """Items for the parent, pickled and sent in batches by their own thread."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._items: deque[tuple[RemoteWorker, Any]] = deque()
+        self._wake = threading.Event()
+        self._space = threading.Event()
+        self._sender_sleeping = False
+        self._producer_blocked = False
+        self._closing = False
+        self._thread = threading.Thread(target=self._serve, name="outbox", daemon=True)
+        self._thread.start()
+
+    def put(self, job: RemoteWorker, item: Any) -> None:
+        """Queue *item*; waits while the parent is far behind (any thread)."""
+        items = self._items
+        items.append((job, item))  # atomic: no lock on the common path
+        if self._sender_sleeping:
+            self._wake.set()
+        if len(items) >= OUTBOX_CAPACITY:
+            self._producer_blocked = True
+            while len(items) >= OUTBOX_CAPACITY and not job.abort_requested:
+                self._space.clear()
+                # Re-checked after clearing, so a drain in between is not missed;
+                # the timeout only guards against a bug turning into a hang.
+                if len(items) >= OUTBOX_CAPACITY:
+                    self._space.wait(0.1)
+            self._producer_blocked = False
+
+    def close(self) -> None:
+        """Send what is queued, then stop the sending thread."""
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+
+    def _serve(self) -> None:
+        items = self._items
+        while True:
+            if not items:
+                if self._closing:
+                    return
+                self._wake.clear()
+                self._sender_sleeping = True
+                if not items and not self._closing:
+                    self._wake.wait()
+                self._sender_sleeping = False
+                continue
+            job, first = items.popleft()
+            batch = [first]
+            while items and len(batch) < MAX_BATCH and items[0][0] is job:
+                batch.append(items.popleft()[1])
+            if self._producer_blocked:
+                self._space.set()
+            self._send(job, batch)
+
+    def _send(self, job: RemoteWorker, batch: list[Any]) -> None:
+        if job.failure is not None:
+            batch = _only_outcome(batch, job.failure)
+            if not batch:
+                return
+        try:
+            data = pickle.dumps((job.id, batch), pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            data = self._salvage(job, batch)
+        try:
+            self._conn.send_bytes(data)
+        except OSError:  # the parent is gone: nobody to report to
+            os._exit(1)
+
+    def _salvage(self, job: RemoteWorker, batch: list[Any]) -> bytes:
+        """Send what pickles up to the first item that does not; fail the job."""
+        good: list[Any] = []
+        for index, item in enumerate(batch):
+            try:
+                pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:
+                job.fail(_not_picklable(item, exc))
+                assert job.failure is not None
+                good.extend(_only_outcome(batch[index:], job.failure))
+                break
+            good.append(item)
+        return pickle.dumps((job.id, good), pickle.HIGHEST_PROTOCOL)
+
+
+def _only_outcome(batch: list[Any], failure: BaseException) -> list[Any]:
+    """What still goes out of a failed job: its outcome, turned into the failure."""
+    for item in batch:
+        if type(item) is Event and item.kind in OUTCOMES:
+            return [Event("errored", PortableError(failure))]
+    return []
+
+
+def _not_picklable(item: Any, exc: BaseException) -> TypeError:
+    if type(item) is Event and item.kind == "returned":
+        what = "its return value"
+        item = item.payload
+    elif type(item) is Event:
+        what = f"a {item.kind} event"
+    else:
+        what = "a yielded value"
+    error = TypeError(
+        f"a worker process could not send {what} ({type(item).__qualname__}) back: "
+        f"{exc}. Values crossing between processes must be picklable."
+    )
+    error.__cause__ = exc
+    return error
+
+
+class _Receiver:
+    """Reads the pipe: jobs go to the main thread, requests to their job."""
+
+    def __init__(self, conn: Connection, outbox: Outbox) -> None:
+        self._conn = conn
+        self._outbox = outbox
+        self.jobs: SimpleQueue[tuple[RemoteWorker, bytes] | None] = SimpleQueue()
+        self._live: dict[int, RemoteWorker] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._serve, name="receiver", daemon=True).start()
+
+    def done(self, job: RemoteWorker) -> None:
+        with self._lock:
+            self._live.pop(job.id, None)
+
+    def _serve(self) -> None:
+        try:
+            while True:
+                op, job_id, payload = self._conn.recv()
+                if op == "exit":
+                    self.jobs.put(None)
+                    return
+                if op == "run":
+                    job = RemoteWorker(job_id, self._outbox)
+                    with self._lock:
+                        self._live[job_id] = job
+                    self.jobs.put((job, payload))
+                    continue
+                with self._lock:
+                    target = self._live.get(job_id)
+                if target is not None:  # else: it ended, the request came too late
+                    target.request(op, payload)
+        except (EOFError, OSError):
+            # The parent closed the pipe or died: stop at once, mid-job or not.
+            os._exit(0)
+
+
+def serve(conn: Connection) -> None:
+    """The worker process's main function: run jobs until told to exit."""
+    # Ctrl+C in a terminal reaches the whole process group; the parent
+    # decides what ends, so the worker process ignores it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    install_warning_router()
+    outbox = Outbox(conn)
+    receiver = _Receiver(conn, outbox)
+    while (entry := receiver.jobs.get()) is not None:
+        job, payload = entry
+        _run_job(job, payload)
+        receiver.done(job)
+        del job, payload, entry  # drop the job's data while idle
+    outbox.close()
+
+
+def _run_job(job: RemoteWorker, payload: bytes) -> None:
+    token = current_worker_var.set(cast(Any, job))
+    try:
+        try:
+            kind, func, args, kwargs = pickle.loads(payload)
+        except Exception as exc:
+            error = TypeError(f"a worker process could not unpickle its job: {exc}")
+            error.__cause__ = exc
+            job.put(Event("errored", error))
+            return
+        if kind == "generator":
+            _run_generator(job, func, args, kwargs)
+        else:
+            _run_function(job, func, args, kwargs)
+    finally:
+        current_worker_var.reset(token)
+
+
+def _run_function(
+    job: RemoteWorker, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    try:
+        result = func(*args, **kwargs)
+    except BaseException as exc:
+        job.put(Event("errored", exc))
+    else:
+        # Quit while it ran: the parent reports ``aborted``, so the value stays here.
+        job.put(Event("aborted") if job.abort_requested else Event("returned", result))
+
+
+def _run_generator(
+    job: RemoteWorker, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    try:
+        generator = func(*args, **kwargs)
+    except BaseException as exc:
+        job.put(Event("errored", exc))
+        return
+    with job.control:
+        job.driver.attach(generator)
+    drive(job.driver, job.control, job.put)

@@ -1,0 +1,466 @@
+"""threadworker's own worker processes, for ``executor="process"``.
+
+Why not ``ProcessPoolExecutor``: it cannot talk to a running task (no
+streamed yields, no send/pause/resume/quit), and killing one of its processes
+breaks the whole pool (``BrokenProcessPool``). Here each process serves one
+job at a time over its own duplex pipe, so a job can be steered while it
+runs, and a job that will not stop can be ended by killing its process alone;
+the pool starts a fresh process for the next job.
+
+Each process has a *courier* thread on this side: it pickles the job (so a
+large argument never stalls the home thread), sends it, then receives the
+job's batches and hands them to the worker. The child side is
+``_process_child``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import pickle
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from queue import SimpleQueue
+from typing import Any, Literal
+
+from ._process_child import PortableError, serve
+from ._stepper import OUTCOMES, Event
+
+__all__ = ["ProcessJob", "ProcessPool", "RemoteTraceback", "describe_exit", "rebuild_error"]
+
+JobKind = Literal["function", "generator"]
+_QUEUED, _RUNNING, _DONE = "queued", "running", "done"
+_job_ids = itertools.count(1)
+_process_numbers = itertools.count(1)
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process, as text.
+
+    Set as the ``__cause__`` of the exception the worker emits, as
+    ``concurrent.futures`` does, so printing the exception shows where in the
+    other process it was raised.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.text.rstrip()}\n"""'
+
+
+def rebuild_error(error: PortableError | BaseException) -> BaseException:
+    """The exception a worker process sent, with its remote traceback attached."""
+    if isinstance(error, BaseException):
+        return error
+    exc: BaseException | None = None
+    if error.pickled is not None:
+        try:
+            exc = pickle.loads(error.pickled)
+        except Exception:
+            exc = None
+    if not isinstance(exc, BaseException):
+        # Its class cannot be rebuilt here: keep what it said.
+        exc = RuntimeError(f"{error.type_name}: {error.message}")
+    exc.__cause__ = RemoteTraceback(error.traceback)
+    return exc
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """Say how a process ended, naming the signal that killed it."""
+    if exitcode is None:
+        return "with no exit status"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"with exit code {exitcode}"
+
+
+#: Called on a courier thread with the items of a job, in order.
+ItemsCallback = Callable[[list[Any]], None]
+#: Called on a courier thread when the process died before the job's outcome;
+#: gets the exit code and whether the job itself asked for the kill.
+LostCallback = Callable[[int | None, bool], None]
+
+
+class ProcessJob:
+    """The home side of one job in a worker process.
+
+    Requests (:meth:`control`) made before the job reaches its process are
+    kept and sent right after it, in order. :meth:`quit` asks the job to stop
+    and, if it has not ended *grace* seconds later, kills its process.
+    """
+
+    def __init__(
+        self,
+        kind: JobKind,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        on_items: ItemsCallback,
+        on_lost: LostCallback,
+    ) -> None:
+        self.id = next(_job_ids)
+        self.kind = kind
+        self.call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = (
+            func,
+            args,
+            kwargs,
+        )
+        self._on_items = on_items
+        self._on_lost = on_lost
+        self._lock = threading.Lock()
+        self._state = _QUEUED
+        self._process: _WorkerProcess | None = None
+        self._sent = False  # the job reached its process: requests go straight there
+        self._held: list[tuple[str, Any]] = []
+        self._kill_timer: threading.Timer | None = None
+        self._kill_requested = False
+        self._failure: BaseException | None = None
+        self._pool: ProcessPool | None = None
+
+    # -- requests (any thread) -------------------------------------------------------------
+    def control(self, op: str, payload: Any = None) -> None:
+        """Send a request to the job, or hold it until the job reaches its process."""
+        with self._lock:
+            if self._state == _DONE:
+                return
+            if not self._sent:
+                self._held.append((op, payload))
+                return
+            assert self._process is not None
+            self._process.send((op, self.id, payload))
+
+    def quit(self, grace: float) -> None:
+        """Ask the job to stop; kill its process if it still runs *grace* s later.
+
+        A job still waiting for a process never runs: it ends ``aborted``.
+        """
+        if self._cancel():
+            return
+        self.control("quit")
+        with self._lock:
+            if self._state != _RUNNING or self._kill_timer is not None:
+                return
+            timer = threading.Timer(grace, self.kill)
+            timer.name = "threadworker-quit-timer"
+            timer.daemon = True
+            self._kill_timer = timer
+        timer.start()
+
+    def kill(self) -> None:
+        """Kill the job's process now, if the job is still running there."""
+        with self._lock:
+            # Under the lock: once the job is done its process may already
+            # serve the next job, which must not be killed.
+            if self._state == _RUNNING and self._process is not None:
+                self._kill_requested = True
+                self._process.kill()
+
+    def _cancel(self) -> bool:
+        with self._lock:
+            if self._state != _QUEUED:
+                return False
+            self._state = _DONE
+            self.call = None
+        if self._pool is not None:
+            self._pool.forget(self)
+        self._on_items([Event("aborted")])
+        return True
+
+    # -- the courier's side -------------------------------------------------------------------
+    def begin(self, process: _WorkerProcess) -> bool:
+        """Claim the job for *process*; False if it was cancelled meanwhile."""
+        with self._lock:
+            if self._state != _QUEUED:
+                return False
+            self._state = _RUNNING
+            self._process = process
+            return True
+
+    def release_held(self) -> None:
+        """The job reached its process: send the requests held until now."""
+        with self._lock:
+            self._sent = True
+            held, self._held = self._held, []
+            assert self._process is not None
+            for op, payload in held:
+                self._process.send((op, self.id, payload))
+
+    def return_to_queue(self) -> None:
+        """Its process died before taking the job: it may run elsewhere."""
+        with self._lock:
+            self._state = _QUEUED
+            self._process = None
+
+    def deliver(self, items: list[Any]) -> bool:
+        """Hand a batch to the worker; True when it held the job's outcome."""
+        last = items[-1] if items else None
+        done = type(last) is Event and last.kind in OUTCOMES
+        if self._failure is not None:
+            items = [Event("errored", self._failure)] if done else []
+        if done:
+            self._end()
+        if items:
+            self._on_items(items)
+        return done
+
+    def fail(self, exc: BaseException) -> None:
+        """End the job in error: a batch it sent cannot be read here."""
+        if self._failure is None:
+            self._failure = exc
+            self.control("quit")
+
+    def lost(self, exitcode: int | None) -> None:
+        """The process ended before the job's outcome."""
+        with self._lock:
+            killed = self._kill_requested
+        self._end()
+        self._on_lost(exitcode, killed)
+
+    def _end(self) -> None:
+        with self._lock:
+            self._state = _DONE
+            self.call = None
+            timer, self._kill_timer = self._kill_timer, None
+        if timer is not None:
+            timer.cancel()
+
+
+def default_context() -> Any:
+    """``forkserver`` where there is one (fast, and safe with threads), else ``spawn``.
+
+    Never ``fork``: the parent has threads (Qt's, the loop's, workers'), and a
+    forked child inherits their locks in whatever state they were.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+class ProcessPool:
+    """Up to *max_processes* worker processes, started on demand and reused."""
+
+    def __init__(self, max_processes: int, context: Any = None) -> None:
+        if max_processes < 1:
+            raise ValueError(f"max_processes must be at least 1, not {max_processes}")
+        self.max_processes = max_processes
+        self._context = context if context is not None else default_context()
+        self._lock = threading.Lock()
+        self._processes: list[_WorkerProcess] = []
+        self._idle: list[_WorkerProcess] = []
+        self._pending: deque[ProcessJob] = deque()
+        self._stopped = False
+
+    def submit(self, job: ProcessJob) -> None:
+        """Run *job* in a free process, or queue it until one is free."""
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("cannot submit work: the worker processes have been shut down")
+            job._pool = self
+            if self._idle:
+                self._idle.pop().jobs.put(job)
+            elif len(self._processes) < self.max_processes:
+                self._start_process().jobs.put(job)
+            else:
+                self._pending.append(job)
+
+    def _start_process(self) -> _WorkerProcess:
+        process = _WorkerProcess(self, self._context)
+        self._processes.append(process)
+        return process
+
+    def forget(self, job: ProcessJob) -> None:
+        """Drop a cancelled job from the queue."""
+        with self._lock:
+            try:
+                self._pending.remove(job)
+            except ValueError:
+                pass  # already handed to a process, whose courier skips it
+
+    def _ready(self, process: _WorkerProcess) -> None:
+        """*process* finished a job: give it the next one, or mark it idle."""
+        with self._lock:
+            if self._pending and not self._stopped:
+                process.jobs.put(self._pending.popleft())
+            else:
+                self._idle.append(process)
+
+    def _requeue(self, job: ProcessJob) -> None:
+        with self._lock:
+            self._pending.appendleft(job)
+
+    def _ended(self, process: _WorkerProcess) -> None:
+        """*process* is gone: replace it if jobs are waiting."""
+        with self._lock:
+            if process in self._processes:
+                self._processes.remove(process)
+            if process in self._idle:
+                self._idle.remove(process)
+            if self._pending and not self._stopped:
+                self._start_process().jobs.put(self._pending.popleft())
+
+    def processes(self) -> list[Any]:
+        """The ``multiprocessing.Process`` objects alive now (for tests and stats)."""
+        with self._lock:
+            return [p.process for p in self._processes if p.process is not None]
+
+    def stop(self, timeout: float) -> None:
+        """Let running jobs end for *timeout* seconds, then kill their processes.
+
+        Queued jobs are cancelled (their workers end ``aborted``). Returns when
+        every process has exited and every courier thread has ended.
+        """
+        with self._lock:
+            self._stopped = True
+            pending = list(self._pending)
+            processes = list(self._processes)
+        for job in pending:
+            job._cancel()
+        for process in processes:
+            process.jobs.put(None)
+        deadline = time.monotonic() + timeout
+        for process in processes:
+            process.thread.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.thread.is_alive():
+                process.kill()
+                process.thread.join()
+
+
+class _WorkerProcess:
+    """One worker process and the courier thread that talks to it."""
+
+    def __init__(self, pool: ProcessPool, context: Any) -> None:
+        self._pool = pool
+        self._context = context
+        self.jobs: SimpleQueue[ProcessJob | None] = SimpleQueue()
+        self.process: Any = None
+        self._conn: Connection | None = None
+        self._send_lock = threading.Lock()
+        number = next(_process_numbers)
+        self.thread = threading.Thread(
+            target=self._serve, name=f"threadworker-process-{number}", daemon=True
+        )
+        self.thread.start()
+
+    def send(self, message: tuple[str, int, Any]) -> None:
+        """Send a small message to the process (any thread)."""
+        with self._send_lock:
+            assert self._conn is not None
+            try:
+                self._conn.send(message)
+            except OSError:
+                pass  # it died; its courier reports that to the job
+
+    def kill(self) -> None:
+        """Kill the process (its courier then reports the job lost)."""
+        if self.process is not None:
+            self.process.kill()
+
+    def _serve(self) -> None:
+        try:
+            self._start()
+        except BaseException as exc:  # could not start a process at all
+            self._fail_next_job(exc)
+            self._pool._ended(self)
+            return
+        try:
+            while (job := self.jobs.get()) is not None:
+                if not self._run(job):
+                    break
+                del job  # nothing of a finished job stays alive here
+            else:
+                self.send(("exit", 0, None))
+        finally:
+            self._close()
+            self._pool._ended(self)
+
+    def _start(self) -> None:
+        parent_end, child_end = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=serve, args=(child_end,), name="threadworker-process", daemon=False
+        )
+        process.start()
+        child_end.close()  # so the child's death reads as end-of-file here
+        self._conn = parent_end
+        self.process = process
+
+    def _fail_next_job(self, exc: BaseException) -> None:
+        job = self.jobs.get()
+        if job is not None and job.begin(self):
+            error = RuntimeError(f"could not start a worker process: {exc}")
+            error.__cause__ = exc
+            job.deliver([Event("errored", error)])
+
+    def _run(self, job: ProcessJob) -> bool:
+        """Run one job; False if the process died."""
+        if not job.begin(self):  # quit while it waited
+            self._pool._ready(self)
+            return True
+        call = job.call
+        assert call is not None
+        assert self._conn is not None
+        try:
+            payload = pickle.dumps((job.kind, *call), pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            job.deliver([Event("errored", cannot_pickle_call(call[0], exc))])
+            self._pool._ready(self)
+            return True
+        try:
+            with self._send_lock:
+                self._conn.send(("run", job.id, payload))
+        except OSError:  # died while idle: the job is not lost, it waits for another
+            job.return_to_queue()
+            self._pool._requeue(job)
+            return False
+        del payload, call
+        job.release_held()
+        conn = self._conn
+        while True:
+            try:
+                data = conn.recv_bytes()
+            except (EOFError, OSError):
+                self.process.join(1.0)
+                job.lost(self.process.exitcode)
+                return False
+            try:
+                job_id, items = pickle.loads(data)
+            except Exception as exc:
+                error = TypeError(f"a value sent by the worker process cannot be unpickled: {exc}")
+                error.__cause__ = exc
+                job.fail(error)
+                continue
+            if job_id == job.id and job.deliver(items):
+                break
+        self._pool._ready(self)
+        return True
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self.process is not None:
+            self.process.join(5.0)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+
+
+def cannot_pickle_call(func: Callable[..., Any], exc: BaseException) -> TypeError:
+    """The error for a job whose function or arguments cannot be pickled."""
+    name = getattr(func, "__qualname__", None) or repr(func)
+    error = TypeError(
+        f"cannot run {name} in a worker process: its function or arguments cannot be "
+        f"pickled ({exc}). Everything sent to a process is pickled: use functions "
+        "defined at module level (not lambdas or nested functions) and picklable "
+        "arguments (not open files, locks, sockets or Qt objects)."
+    )
+    error.__cause__ = exc
+    return error

@@ -1,0 +1,111 @@
+"""dask.distributed: workers on a real (local) cluster, started by the tests.
+
+Marked ``cluster``: ``make test`` skips them to stay fast; ``make test-cluster``
+(run by CI) runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import process_jobs as jobs
+from threadworker import WorkerAborted, create_worker, thread_worker
+
+distributed = pytest.importorskip("distributed")
+
+pytestmark = pytest.mark.cluster
+
+WAIT = 30
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    # Two worker processes on loopback, no dashboard (it would need a free port).
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster,
+        distributed.Client(cluster) as dask_client,
+    ):
+        yield dask_client
+
+
+def worker_address() -> str:
+    return str(distributed.get_worker().address)
+
+
+def sleep_in_steps(seconds: float) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    return "slept"
+
+
+def scheduler_tasks_named(client: Any, prefix: str) -> list[str]:
+    def keys(dask_scheduler: Any) -> list[str]:
+        return [str(key) for key in dask_scheduler.tasks]
+
+    return [key for key in client.run_on_scheduler(keys) if key.startswith(prefix)]
+
+
+async def test_a_function_runs_on_the_cluster(client: Any) -> None:
+    address = await asyncio.wait_for(create_worker(worker_address, _executor=client), WAIT)
+    assert address in client.scheduler_info()["workers"]
+
+
+async def test_arguments_keywords_and_lambdas_travel(client: Any) -> None:
+    add = thread_worker(jobs.add, executor=client)
+    assert await asyncio.wait_for(add(2, 3, times=2), WAIT) == 10
+    # dask pickles with cloudpickle: lambdas work there.
+    assert await asyncio.wait_for(create_worker(lambda: 41 + 1, _executor=client), WAIT) == 42
+
+
+async def test_the_error_arrives_with_its_remote_traceback(client: Any) -> None:
+    worker = create_worker(jobs.fail_here, "on the cluster", _executor=client)
+    errors: list[BaseException] = []
+    worker.errored.connect(errors.append)
+    with pytest.raises(ValueError, match="on the cluster"):
+        await asyncio.wait_for(worker, WAIT)
+    (error,) = errors
+    assert "in fail_here" in "".join(traceback.format_exception(error))
+
+
+async def test_quit_cancels_the_remote_task(client: Any) -> None:
+    # dask cannot interrupt a function already running in a worker's thread:
+    # cancelling releases the task, the thread finishes it (5 s) and drops the result.
+    worker = create_worker(sleep_in_steps, 5, _executor=client, _start_thread=True)
+
+    async def until_running() -> None:
+        while not any(client.processing().values()):
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(until_running(), WAIT)
+    await asyncio.wait_for(worker.quit(), WAIT)
+    with pytest.raises(WorkerAborted):
+        await worker
+
+    async def until_released() -> None:
+        while scheduler_tasks_named(client, "sleep_in_steps"):
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(until_released(), WAIT)  # the scheduler forgot the task
+
+
+async def test_the_client_executor_works_too(client: Any) -> None:
+    executor = client.get_executor(pure=False)
+    assert await asyncio.wait_for(create_worker(jobs.add, 1, 1, _executor=executor), WAIT) == 2
+
+
+def test_generators_are_refused_with_the_alternative(client: Any) -> None:
+    with pytest.raises(TypeError, match=r"count is a generator function.*executor='process'"):
+        create_worker(jobs.count, 3, _executor=client)

@@ -1,0 +1,331 @@
+"""executor="process": functions and generators in threadworker's worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import process_jobs as jobs
+from threadworker import (
+    WorkerAborted,
+    WorkerProcessDied,
+    configure,
+    create_worker,
+    thread_worker,
+)
+from threadworker._scope import current_scope
+
+WAIT = 20  # seconds; generous: a worker process is started per test
+
+
+def processes_alive() -> list[Any]:
+    return current_scope().process_pool.processes()
+
+
+def full_traceback(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
+
+
+async def wait_for_file(path: Path) -> None:
+    async def poll() -> None:
+        while not path.exists():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), WAIT)
+
+
+# -- functions ----------------------------------------------------------------------------
+async def test_function_runs_in_another_process_and_returns() -> None:
+    worker = create_worker(jobs.pid_and_square, 7, _executor="process")
+    events: list[Any] = []
+    for name in ("started", "finished"):
+        getattr(worker, name).connect(lambda n=name: events.append(n))
+    worker.returned.connect(lambda v: events.append(("returned", v[1])))
+    pid, square = await asyncio.wait_for(worker, WAIT)
+    assert square == 49
+    assert pid != os.getpid()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert events == ["started", ("returned", 49), "finished"]
+
+
+async def test_keyword_arguments_and_the_decorator() -> None:
+    add = thread_worker(jobs.add, executor="process")
+    assert await asyncio.wait_for(add(2, 3, times=4), WAIT) == 20
+
+
+async def test_processes_are_reused_between_workers() -> None:
+    configure(max_processes=1)
+    square = thread_worker(jobs.pid_and_square, executor="process")
+    first, _ = await asyncio.wait_for(square(1), WAIT)
+    second, _ = await asyncio.wait_for(square(2), WAIT)
+    assert first == second
+
+
+async def test_error_arrives_with_the_remote_traceback() -> None:
+    worker = create_worker(jobs.fail_here, "bad input 42", _executor="process")
+    seen: list[BaseException] = []
+    worker.errored.connect(seen.append)
+    with pytest.raises(ValueError, match="bad input 42") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert seen == [info.value]
+    text = full_traceback(info.value)
+    assert "in fail_here" in text  # the frame in the worker process
+    assert "raise ValueError(message)" in text
+
+
+async def test_an_exception_that_cannot_be_rebuilt_still_arrives() -> None:
+    worker = create_worker(jobs.fail_unloadable, _executor="process")
+    with pytest.raises(RuntimeError, match="NeedsTwoArguments: first/second") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert "in fail_unloadable" in full_traceback(info.value)
+
+
+def test_a_function_that_cannot_be_pickled_fails_at_once() -> None:
+    def local(x: int) -> int:
+        return x
+
+    with pytest.raises(TypeError, match=r"cannot run .*local.* in a worker process.*module level"):
+        create_worker(local, 1, _executor="process")
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        thread_worker(lambda: 1, executor="process")()
+
+
+async def test_an_argument_that_cannot_be_pickled_ends_in_errored() -> None:
+    worker = create_worker(jobs.echo, threading.Lock(), _executor="process")
+    with pytest.raises(TypeError, match=r"cannot run echo in a worker process.*pickled"):
+        await asyncio.wait_for(worker, WAIT)
+
+
+async def test_a_return_value_that_cannot_be_pickled_ends_in_errored() -> None:
+    worker = create_worker(jobs.return_lock, _executor="process")
+    with pytest.raises(TypeError, match=r"could not send its return value.*picklable"):
+        await asyncio.wait_for(worker, WAIT)
+
+
+async def test_quit_kills_a_function_that_never_returns(tmp_path: Path) -> None:
+    configure(terminate_after=0.2, max_processes=1)
+    marker = tmp_path / "spinning"
+    worker = create_worker(jobs.spin_forever, str(marker), _executor="process", _start_thread=True)
+    await wait_for_file(marker)
+    (process,) = processes_alive()
+    await asyncio.wait_for(worker.quit(), WAIT)
+    with pytest.raises(WorkerAborted):
+        await worker
+    assert "aborted" in worker._fired
+    process.join(WAIT)
+    assert process.exitcode == -9  # SIGKILL
+    # The pool replaces the killed process.
+    assert (await asyncio.wait_for(create_worker(jobs.add, 1, 2, _executor="process"), WAIT)) == 3
+
+
+async def test_a_function_polling_abort_requested_stops_without_a_kill(tmp_path: Path) -> None:
+    configure(terminate_after=WAIT, max_processes=1)
+    marker = tmp_path / "running"
+    worker = create_worker(jobs.sleep_until_quit, str(marker), _executor="process")
+    worker.start()
+    await wait_for_file(marker)
+    (process,) = processes_alive()
+    await asyncio.wait_for(worker.quit(), WAIT)
+    assert "aborted" in worker._fired
+    assert process.is_alive()  # it returned by itself: the process serves on
+
+
+async def test_a_process_that_dies_is_reported_and_replaced() -> None:
+    worker = create_worker(jobs.exit_hard, 3, _executor="process")
+    with pytest.raises(WorkerProcessDied, match="exit code 3"):
+        await asyncio.wait_for(worker, WAIT)
+    assert (await asyncio.wait_for(create_worker(jobs.add, 2, 2, _executor="process"), WAIT)) == 4
+
+
+async def test_queued_workers_wait_and_a_quit_one_never_runs(tmp_path: Path) -> None:
+    configure(max_processes=1, terminate_after=0.2)
+    marker = tmp_path / "running"
+    busy = create_worker(jobs.sleep_until_quit, str(marker), _executor="process")
+    busy.start()
+    queued = create_worker(jobs.exit_hard, 9, _executor="process")  # would kill its process
+    queued.start()
+    await wait_for_file(marker)
+    await asyncio.wait_for(queued.quit(), WAIT)
+    assert "aborted" in queued._fired
+    assert busy.is_running
+    await asyncio.wait_for(busy.quit(), WAIT)
+
+
+async def test_progress_reaches_the_home_pbar() -> None:
+    worker = create_worker(jobs.report_progress, 500, _executor="process")
+    changes: list[int] = []
+    worker.start()
+    await asyncio.wait_for(worker, WAIT)
+    assert worker.pbar is not None
+    worker.pbar.changed.connect(lambda: changes.append(1))
+    await asyncio.wait_for(worker.pbar.closed, WAIT)
+    assert (worker.pbar.n, worker.pbar.total, worker.pbar.desc) == (500, 500, "steps")
+
+
+async def test_warnings_in_the_process_reach_warned() -> None:
+    worker = create_worker(jobs.warn_once, "careful", _executor="process")
+    seen: list[Any] = []
+    worker.warned.connect(seen.append)
+    await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    ((message, category, *_),) = seen
+    assert str(message) == "careful"
+    assert category is UserWarning
+
+
+# -- generators -----------------------------------------------------------------------------
+async def test_generator_values_stream_back_in_order() -> None:
+    worker = create_worker(jobs.count, 5000, _executor="process")
+    called: list[int] = []
+    worker.yielded.connect(called.append)
+    values = [v async for v in worker]
+    assert values == list(range(5000))
+    assert called == values
+    assert await asyncio.wait_for(worker.returned, WAIT) == "counted 5000"
+
+
+async def test_generator_error_after_values() -> None:
+    worker = create_worker(jobs.count_then_fail, 3, _executor="process")
+    values: list[int] = []
+
+    async def collect() -> None:
+        async for value in worker:
+            values.append(value)
+
+    with pytest.raises(KeyError, match="after the values") as info:
+        await asyncio.wait_for(collect(), WAIT)
+    assert values == [0, 1, 2]
+    assert "in count_then_fail" in full_traceback(info.value)
+
+
+async def test_send_crosses_the_boundary() -> None:
+    worker = create_worker(jobs.accumulate, _executor="process")
+    totals: list[int] = []
+    worker.yielded.connect(totals.append)
+    worker.start()
+    await asyncio.wait_for(worker.send(5), WAIT)
+    await asyncio.wait_for(worker.send(10), WAIT)
+    await asyncio.wait_for(worker.quit(), WAIT)
+    assert 15 in totals
+    assert totals == sorted(totals)
+
+
+async def test_a_value_that_cannot_be_pickled_is_refused_by_send() -> None:
+    worker = create_worker(jobs.accumulate, _executor="process", _start_thread=True)
+    with pytest.raises(TypeError, match=r"cannot send lock to accumulate.*pickled"):
+        worker.send(threading.Lock())  # type: ignore[arg-type]
+    await asyncio.wait_for(worker.quit(), WAIT)
+
+
+async def test_pause_and_resume_cross_the_boundary(tmp_path: Path) -> None:
+    worker = create_worker(jobs.slow_numbers, _executor="process")
+    seen: list[int] = []
+    events: list[str] = []
+    worker.yielded.connect(seen.append)
+    worker.paused.connect(lambda: events.append("paused"))
+    worker.resumed.connect(lambda: events.append("resumed"))
+    worker.start()
+    await asyncio.wait_for(worker.yielded, WAIT)
+    await asyncio.wait_for(worker.pause(), WAIT)
+    assert worker.is_paused
+    count_at_pause = len(seen)
+    await asyncio.sleep(0.1)  # paused: nothing may arrive (no timing asserted)
+    assert len(seen) == count_at_pause
+    await asyncio.wait_for(worker.resume(), WAIT)
+    await asyncio.wait_for(worker.yielded, WAIT)
+    assert len(seen) > count_at_pause
+    await asyncio.wait_for(worker.quit(), WAIT)
+    assert events == ["paused", "resumed"]
+
+
+async def test_pause_before_start_holds_the_generator_at_its_first_yield() -> None:
+    worker = create_worker(jobs.count, 10, _executor="process")
+    paused = worker.pause()
+    worker.start()
+    await asyncio.wait_for(paused, WAIT)
+    assert "returned" not in worker._fired
+    await asyncio.wait_for(worker.resume(), WAIT)
+    assert await asyncio.wait_for(worker, WAIT) == "counted 10"
+
+
+async def test_quit_closes_the_generator_in_its_process(tmp_path: Path) -> None:
+    marker = tmp_path / "closed"
+    worker = create_worker(jobs.numbers_forever, str(marker), _executor="process")
+    worker.start()
+    await asyncio.wait_for(worker.yielded, WAIT)
+    await asyncio.wait_for(worker.quit(), WAIT)
+    assert "aborted" in worker._fired
+    assert marker.read_text() == "closed"  # its finally block ran
+
+
+async def test_quit_kills_a_generator_stuck_between_yields() -> None:
+    configure(terminate_after=0.2)
+    worker = create_worker(jobs.yield_then_spin, _executor="process", _start_thread=True)
+    assert await asyncio.wait_for(worker.yielded, WAIT) == 1
+    await asyncio.wait_for(worker.quit(), WAIT)
+    assert "aborted" in worker._fired
+    assert await asyncio.wait_for(create_worker(jobs.add, 1, 1, _executor="process"), WAIT) == 2
+
+
+async def test_a_yielded_value_that_cannot_be_pickled_ends_in_errored() -> None:
+    worker = create_worker(jobs.yield_a_lock, _executor="process")
+    values: list[Any] = []
+
+    async def collect() -> None:
+        async for value in worker:
+            values.append(value)
+
+    with pytest.raises(TypeError, match=r"could not send a yielded value.*lock"):
+        await asyncio.wait_for(collect(), WAIT)
+    assert values == [1]
+
+
+async def test_generator_progress_counts_yields() -> None:
+    worker = create_worker(jobs.count, 40, _executor="process", _progress={"total": 40})
+    await asyncio.wait_for(worker, WAIT)
+    assert worker.pbar is not None
+    await asyncio.wait_for(worker.pbar.closed, WAIT)
+    assert worker.pbar.n == 40
+
+
+# -- lifetime --------------------------------------------------------------------------------
+def test_closing_the_loop_ends_process_workers_and_their_processes(tmp_path: Path) -> None:
+    processes: list[Any] = []
+    marker = tmp_path / "spinning"
+
+    async def main() -> list[Any]:
+        configure(terminate_after=0.2)
+        spinner = create_worker(
+            jobs.spin_forever, str(marker), _executor="process", _start_thread=True
+        )
+        streamer = create_worker(jobs.slow_numbers, _executor="process", _start_thread=True)
+        workers: list[Any] = [spinner, streamer]
+        await asyncio.wait_for(streamer.yielded, WAIT)
+        await wait_for_file(marker)
+        processes.extend(processes_alive())
+        return workers
+
+    workers = asyncio.run(main())
+    assert len(processes) == 2
+    assert all(not p.is_alive() for p in processes)
+    assert all("aborted" in w._fired for w in workers)
+
+
+@pytest.mark.qt
+def test_in_a_qt_app_values_arrive_on_the_gui_thread(qtbot: Any) -> None:
+    worker = create_worker(jobs.count, 50, _executor="process")
+    gui_thread = threading.get_ident()
+    values: list[int] = []
+    threads: set[int] = set()
+    worker.yielded.connect(values.append)
+    worker.yielded.connect(lambda _: threads.add(threading.get_ident()))
+    with qtbot.waitSignal(worker.finished, timeout=WAIT * 1000):
+        worker.start()
+    assert values == list(range(50))
+    assert threads == {gui_thread}
