@@ -37,6 +37,8 @@ FULL = {
     "flood": 200_000,
     "scale_max": 1000,
     "scale_functions": 10_000,
+    "process_round_trips": 2000,
+    "process_yields": 300_000,
 }
 QUICK = {
     "round_trips": 500,
@@ -49,7 +51,13 @@ QUICK = {
     "flood": 10_000,
     "scale_max": 100,
     "scale_functions": 1000,
+    "process_round_trips": 300,
+    "process_yields": 50_000,
 }
+
+#: Target ratio of 4 CPU-bound workers' total time, processes ÷ threads: the
+#: ideal is 1/cores (they share one GIL as threads); 20 % slack for overheads.
+PROCESS_SPEEDUP = round(1.2 / min(4, os.cpu_count() or 1), 2)
 
 # (scenario, metric, ours, peer or None for an absolute target, target, how)
 # how: "le" ratio (or value) must be <= target; "info" is reported only.
@@ -77,6 +85,14 @@ COMPARISONS: list[tuple[str, str, str, str | None, float | None, str]] = [
     ("flood_memory", "rss_growth_mib", "tw_qt", None, 10.0, "le"),
     ("flood_memory", "lost", "tw", None, 0.0, "le"),
     ("flood_memory", "rss_growth_mib", "tw", "superqt", None, "info"),
+    # Beyond threads: 4 CPU-bound workers, and what a process costs.
+    ("cpu_4_workers", "p99_gap_ms", "tw_process", "idle", 2.0, "le"),
+    ("cpu_4_workers", "p99_gap_ms", "tw_thread", "idle", None, "info"),
+    # Processes should finish ~cores times sooner (4 workers share min(4, cores) cores).
+    ("cpu_4_workers", "seconds", "tw_process", "tw_thread", PROCESS_SPEEDUP, "le"),
+    ("process_round_trip", "seconds", "tw_process", "pool_submit", 1.2, "le"),
+    ("process_yields", "per_second", "tw_process", None, None, "info"),
+    ("process_yields", "per_second", "tw_process", "tw_thread", None, "info"),
 ]
 
 

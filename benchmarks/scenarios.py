@@ -825,6 +825,117 @@ def scale_to_thread(sizes: Sizes) -> Result:
     return {f"functions_{n}": asyncio.run(functions(n))}
 
 
+# -- beyond threads: process workers ------------------------------------------------------
+# Functions run in worker processes must be importable there: they live here, at
+# module level, and the harness puts this folder on sys.path (which children inherit).
+
+
+def _cpu_ticker_until(done: Callable[[], bool]) -> Any:
+    """Ticks of a 10 ms loop timer, until *done()*: the GUI's view of the work."""
+
+    async def tick() -> list[float]:
+        gaps: list[float] = []
+        last = time.perf_counter()
+        while not done():
+            await asyncio.sleep(0.010)
+            now = time.perf_counter()
+            gaps.append((now - last) * 1000)
+            last = now
+        return gaps
+
+    return tick()
+
+
+def _cpu_four_on(executor: str, sizes: Sizes) -> Result:
+    from threadworker import configure, create_worker
+
+    async def main() -> Result:
+        if executor == "process":
+            configure(max_processes=4)
+            # Warm: processes exist before timing, as pool threads do.
+            await asyncio.gather(*(create_worker(noop, _executor="process") for _ in range(4)))
+        workers = [
+            create_worker(cpu_bound, sizes["cpu_loop"], _executor=executor, _start_thread=True)
+            for _ in range(4)
+        ]
+        start = time.perf_counter()
+        finished_at: list[float] = []
+        for worker in workers:
+            worker.finished.connect(lambda: finished_at.append(time.perf_counter()))
+        gaps: list[float] = await _cpu_ticker_until(lambda: len(finished_at) == 4)
+        await asyncio.gather(*workers)
+        return {**_stall_result(gaps), "seconds": max(finished_at) - start}
+
+    result: Result = asyncio.run(main())
+    return result
+
+
+def cpu4_threads(sizes: Sizes) -> Result:
+    return _cpu_four_on("thread", sizes)
+
+
+def cpu4_processes(sizes: Sizes) -> Result:
+    return _cpu_four_on("process", sizes)
+
+
+def cpu4_idle(sizes: Sizes) -> Result:
+    return stall_idle_asyncio(sizes)
+
+
+def process_round_trip_tw(sizes: Sizes) -> Result:
+    from threadworker import create_worker
+
+    async def main() -> float:
+        await create_worker(noop, _executor="process")  # warm: the process exists
+        start = time.perf_counter()
+        for _ in range(sizes["process_round_trips"]):
+            await create_worker(noop, _executor="process")
+        return time.perf_counter() - start
+
+    return {"seconds": asyncio.run(main())}
+
+
+def process_round_trip_executor(sizes: Sizes) -> Result:
+    import concurrent.futures
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
+
+        async def main() -> float:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(pool, noop)  # warm
+            start = time.perf_counter()
+            for _ in range(sizes["process_round_trips"]):
+                await asyncio.wrap_future(pool.submit(noop))
+            return time.perf_counter() - start
+
+        return {"seconds": asyncio.run(main())}
+
+
+def _process_yields(executor: str, sizes: Sizes) -> Result:
+    from threadworker import create_worker
+
+    async def main() -> tuple[float, int]:
+        await create_worker(noop, _executor=executor)  # warm
+        start = time.perf_counter()
+        count = 0
+        async for _ in create_worker(ints, sizes["process_yields"], _executor=executor):
+            count += 1
+        return time.perf_counter() - start, count
+
+    seconds, count = asyncio.run(main())
+    return {"seconds": seconds, "delivered": count, "per_second": count / seconds}
+
+
+def process_yields_process(sizes: Sizes) -> Result:
+    return _process_yields("process", sizes)
+
+
+def process_yields_thread(sizes: Sizes) -> Result:
+    return _process_yields("thread", sizes)
+
+
 SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
     "round_trip": {
         "tw": round_trip_tw,
@@ -875,5 +986,18 @@ SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
     "scale": {
         "tw": scale_tw,
         "to_thread": scale_to_thread,
+    },
+    "cpu_4_workers": {
+        "idle": cpu4_idle,
+        "tw_thread": cpu4_threads,
+        "tw_process": cpu4_processes,
+    },
+    "process_round_trip": {
+        "tw_process": process_round_trip_tw,
+        "pool_submit": process_round_trip_executor,
+    },
+    "process_yields": {
+        "tw_process": process_yields_process,
+        "tw_thread": process_yields_thread,
     },
 }

@@ -14,7 +14,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from threadworker import current_worker, progress
+from threadworker import current_worker, progress, thread_worker
 
 
 def pid_and_square(x: int) -> tuple[int, int]:
@@ -125,3 +125,13 @@ def slow_numbers() -> Generator[int, None, None]:
         yield i
         i += 1
         time.sleep(0.001)
+
+
+@thread_worker(executor="process")
+def decorated_square(x: int) -> int:
+    return x * x
+
+
+@thread_worker(executor="process")
+def decorated_count(n: int) -> Generator[int, None, None]:
+    yield from range(n)

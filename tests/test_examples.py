@@ -130,3 +130,14 @@ def test_progress_widget_example(tmp_path: Path) -> None:
     assert re.search(r"screenshot mid-run saved to .* \(\d+/40, \d+/40, \d+/\?\)", out), out
     assert "all finished: ['40 steps', '40 steps', '40 steps']" in out
     assert png.stat().st_size > 1000
+
+
+def test_ex10_processes_keep_the_loop_free_and_stop_on_quit() -> None:
+    out = run("ex10_processes.py", "--n", "300000", "--chunks", "3")
+    assert re.search(r"in threads: 4 workers took [\d.]+ s; worst loop-timer gap \d+ ms", out)
+    assert re.search(r"in processes: 4 workers took [\d.]+ s; worst loop-timer gap \d+ ms", out)
+    streamed = re.search(r"streamed 3 values from process \{(\d+)\} \(this one is (\d+)\)", out)
+    assert streamed, out
+    assert streamed.group(1) != streamed.group(2)
+    assert "progress chunks 3/3" in out
+    assert "stuck worker quit: aborted after" in out

@@ -329,3 +329,10 @@ def test_in_a_qt_app_values_arrive_on_the_gui_thread(qtbot: Any) -> None:
         worker.start()
     assert values == list(range(50))
     assert threads == {gui_thread}
+
+
+async def test_decorated_functions_reach_their_process() -> None:
+    # @thread_worker replaces the module's function with its wrapper, which is
+    # all pickle can find by name: the worker process unwraps it.
+    assert await asyncio.wait_for(jobs.decorated_square(9), WAIT) == 81
+    assert [v async for v in jobs.decorated_count(4)] == [0, 1, 2, 3]

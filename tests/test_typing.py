@@ -64,3 +64,13 @@ def test_signal_payload_types() -> None:
     assert_type(worker.returned.__await__(), Generator[Any, None, float])
     assert_type(worker.errored.__await__(), Generator[Any, None, BaseException])
     worker.quit()
+
+
+def test_the_executor_option_keeps_the_types() -> None:
+    import process_jobs as jobs
+
+    assert_type(jobs.decorated_square(3), FunctionWorker[int])
+    assert_type(jobs.decorated_count(2), GeneratorWorker[int, None, None])
+    worker = create_worker(jobs.add, 1, 2, _executor="process")
+    assert_type(worker, FunctionWorker[int])
+    worker.quit()

@@ -22,5 +22,9 @@ def current_worker() -> WorkerBase[Any] | None:
     A function worker cannot be interrupted; long functions can poll
     ``current_worker().abort_requested`` and return early after ``quit()``.
     Library code called by a worker can use this to report to it.
+
+    Inside a worker process (``executor="process"``) it returns a stand-in
+    with the same ``abort_requested`` and progress reporting, connected to
+    the worker in the parent.
     """
     return current_worker_var.get()

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import importlib
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,8 +26,12 @@ __all__ = [
     "ExecutorSpec",
     "Placement",
     "check_picklable",
+    "portable_function",
     "resolve_executor",
 ]
+
+#: Set on the functions ``@thread_worker`` returns: the function they wrap.
+WRAPPED_ATTRIBUTE = "_threadworker_function"
 
 
 class ClientLike(Protocol):
@@ -122,8 +127,58 @@ def check_picklable(func: Callable[..., Any], placement: Placement) -> None:
     ):
         return
     try:
-        pickle.dumps(func, pickle.HIGHEST_PROTOCOL)
+        pickle.dumps(portable_function(func, placement), pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         from ._process_pool import cannot_pickle_call
 
         raise cannot_pickle_call(func, exc) from exc
+
+
+def portable_function(func: Callable[..., Any], placement: Placement) -> Callable[..., Any]:
+    """*func*, or a stand-in that pickles where *func* itself cannot.
+
+    ``@thread_worker`` puts its wrapper where the function was defined, so
+    pickle — which finds functions by module and name — finds the wrapper,
+    not the function, and refuses. The stand-in is found by the same name
+    and unwrapped in the worker process.
+    """
+    module_name = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", None)
+    if not placement.crosses_processes or module_name is None or qualname is None:
+        return func
+    if (
+        placement.kind == "executor"
+        and module_name == "__main__"
+        and not isinstance(placement.executor, concurrent.futures.ProcessPoolExecutor)
+    ):
+        return func  # dask & co. pickle __main__'s functions by value: nothing to find
+    found = _find(module_name, qualname)
+    if found is not func and getattr(found, WRAPPED_ATTRIBUTE, None) is func:
+        return _DecoratedFunction(module_name, qualname)
+    return func
+
+
+def _find(module_name: str, qualname: str) -> object:
+    obj: object = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+class _DecoratedFunction:
+    """The function under a ``@thread_worker`` wrapper, pickled by the wrapper's name."""
+
+    def __init__(self, module_name: str, qualname: str) -> None:
+        self.module_name = module_name
+        self.qualname = qualname
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _load_decorated(self.module_name, self.qualname)(*args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return (_load_decorated, (self.module_name, self.qualname))
+
+
+def _load_decorated(module_name: str, qualname: str) -> Callable[..., Any]:
+    function: Callable[..., Any] = getattr(_find(module_name, qualname), WRAPPED_ATTRIBUTE)
+    return function

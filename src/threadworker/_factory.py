@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
-from ._executors import ExecutorSpec, resolve_executor
+from ._executors import WRAPPED_ATTRIBUTE, ExecutorSpec, resolve_executor
 from ._generator_worker import GeneratorWorker
 from ._progress import ProgressSpec, make_pbar
 from ._worker import FunctionWorker, WorkerBase, _check_callable, function_kind
@@ -281,6 +281,8 @@ def thread_worker(
             worker: WorkerBase[Any] = create_worker(func, *args, **kwargs)
             return worker
 
+        # Lets a worker process find func under the name make_worker took.
+        setattr(make_worker, WRAPPED_ATTRIBUTE, func)
         return make_worker
 
     return decorate if function is None else decorate(function)

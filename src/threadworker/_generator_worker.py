@@ -210,7 +210,7 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         assert self._scope is not None
         self._job = ProcessJob(
             "generator",
-            self._func,
+            self._remote_func,
             self._args,
             self._kwargs,
             on_items=self._from_process,

@@ -167,6 +167,9 @@ class RemoteWorker:
                 self._pbar.flush()
             if item.kind == "errored":
                 item = Event("errored", PortableError(item.payload))
+            if item.kind in OUTCOMES:
+                self._outbox.put_last(self, item)
+                return
         self._outbox.put(self, item)
 
     # -- requests from the parent (receiver thread) --------------------------------------
@@ -213,6 +216,7 @@ class Outbox:
         self._sender_sleeping = False
         self._producer_blocked = False
         self._closing = False
+        self._send_lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name="outbox", daemon=True)
         self._thread.start()
 
@@ -250,6 +254,14 @@ class Outbox:
                     self._wake.wait()
                 self._sender_sleeping = False
                 continue
+            self._send_some()
+
+    def _send_some(self) -> None:
+        """Send one batch of the queued items (a job's, in order), if any."""
+        items = self._items
+        with self._send_lock:  # popped and sent together: batches leave in order
+            if not items:
+                return
             job, first = items.popleft()
             batch = [first]
             while items and len(batch) < MAX_BATCH and items[0][0] is job:
@@ -257,6 +269,16 @@ class Outbox:
             if self._producer_blocked:
                 self._space.set()
             self._send(job, batch)
+
+    def put_last(self, job: RemoteWorker, item: Any) -> None:
+        """Queue a job's outcome and send everything queued, on this thread.
+
+        The outcome is what the parent waits for: sending it here saves the
+        hand-off to the sending thread.
+        """
+        self._items.append((job, item))
+        while self._items:
+            self._send_some()
 
     def _send(self, job: RemoteWorker, batch: list[Any]) -> None:
         if job.failure is not None:

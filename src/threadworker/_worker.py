@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 from ._current import current_worker_var
 from ._dispatch import Dispatcher, report_exception
 from ._exceptions import WorkerAborted, WorkerFinishedError, WorkerProcessDied
-from ._executors import IN_THREAD, Placement, check_picklable, resolve_executor
+from ._executors import (
+    IN_THREAD,
+    Placement,
+    check_picklable,
+    portable_function,
+    resolve_executor,
+)
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._scope import current_scope, scopes_on_this_thread
@@ -101,6 +107,7 @@ class WorkerBase(Generic[R]):
         #: Set when the work's thread is done with it (set at once if never run).
         self._thread_done = DoneFlag()
         self._placement: Placement = IN_THREAD
+        self._remote_func: Callable[..., Any] = func
         self._job: ProcessJob | None = None  # with executor="process"
 
     _is_generator = False
@@ -122,6 +129,8 @@ class WorkerBase(Generic[R]):
         placement = resolve_executor(spec, generator=self._is_generator, name=self._name)
         check_picklable(self._func, placement)
         self._placement = placement
+        # What is sent to another process: findable there by name.
+        self._remote_func = portable_function(self._func, placement)
 
     # -- public state ------------------------------------------------------------
     @property
@@ -401,9 +410,15 @@ class WorkerBase(Generic[R]):
 
         if self._abort_requested:
             return "aborted", None  # quit, then terminated: what quit asked for
+        hint = (
+            " (if it could not start, its traceback is above: a script that starts "
+            'process workers must guard its main code with if __name__ == "__main__":)'
+            if exitcode == 1
+            else ""
+        )
         return "errored", WorkerProcessDied(
             f"the process running {self._signal_owner_name()} died "
-            f"{describe_exit(exitcode)} before the work ended"
+            f"{describe_exit(exitcode)} before the work ended{hint}"
         )
 
     def _deliver_warning(self, args: WarningArgs) -> None:
@@ -480,7 +495,7 @@ class FunctionWorker(WorkerBase[R]):
 
             self._job = ProcessJob(
                 "function",
-                self._func,
+                self._remote_func,
                 self._args,
                 self._kwargs,
                 on_items=self._from_process,
@@ -491,7 +506,9 @@ class FunctionWorker(WorkerBase[R]):
             assert placement.executor is not None
             # Keywords are bound here: an executor's submit() may take keywords
             # of its own (dask's take key=, workers=, ...).
-            func = functools.partial(self._func, **self._kwargs) if self._kwargs else self._func
+            func = self._remote_func
+            if self._kwargs:
+                func = functools.partial(func, **self._kwargs)
             self._future = self._dispatcher.run_in_executor(
                 placement.executor, func, self._on_done, *self._args
             )
