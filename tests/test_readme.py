@@ -15,10 +15,12 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_block_runs(code: str) -> None:
+def test_readme_block_runs(code: str, tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_LOGGING_RULES": "qt.qpa.*=false"}
+    script = tmp_path / "example.py"  # a file, as a user's script: processes import it
+    script.write_text(code)
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, str(script)],
         capture_output=True,
         text=True,
         timeout=60,

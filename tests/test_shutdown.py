@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -300,3 +301,46 @@ def test_fifty_running_workers_never_hang_the_exit(ending: str) -> None:
         return
     assert "abandoned 2 worker(s)" in result.stderr
     assert result.stderr.count("FunctionWorker[stuck]") == 2
+
+
+PROCESS_WORKERS = """
+import asyncio, multiprocessing, os, sys, time
+sys.path.insert(0, {tests!r})
+import process_jobs as jobs
+from threadworker import configure, create_worker
+
+async def main():
+    configure(terminate_after=0.2)
+    create_worker(jobs.spin_forever, {marker!r}, _executor="process", _start_thread=True)
+    stream = create_worker(jobs.slow_numbers, _executor="process", _start_thread=True)
+    await stream.yielded
+    while not os.path.exists({marker!r}):
+        await asyncio.sleep(0.01)
+    pids = [p.pid for p in multiprocessing.active_children()]
+    print("pids", *pids, flush=True)
+    {ending}
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("ending", ["return", "sys.exit(3)"])
+def test_process_workers_end_with_the_program(ending: str, tmp_path: Path) -> None:
+    code = PROCESS_WORKERS.format(
+        tests=str(Path(__file__).parent), marker=str(tmp_path / "spinning"), ending=ending
+    )
+    script = tmp_path / "main.py"  # a file: worker processes import the main module
+    script.write_text(code)
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=LIMIT, env=env
+    )
+    assert result.returncode == (3 if "exit" in ending else 0), result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("pids")]
+    pids = [int(pid) for pid in line.split()[1:]]
+    assert len(pids) == 2
+    for pid in pids:  # reaped by the program before it exited: gone, not orphaned
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert "abandoned" not in result.stderr  # processes can always be stopped

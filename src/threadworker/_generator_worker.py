@@ -217,8 +217,11 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             on_lost=self._on_process_lost,
         )
         self._scope.process_pool.submit(self._job)
-        with self._control:  # pause() or a quit before start(): forwarded now
+        with self._control:  # requests made before the job existed: forwarded now
             self._requests_changed()
+            abort_requested = self._driver.abort_requested
+        if abort_requested:  # quit() from another thread while start() ran
+            self._job.quit(self._scope.terminate_after)
 
     def _from_process(self, items: list[Any]) -> None:
         """Items from the worker process, into the channel (its courier thread)."""
