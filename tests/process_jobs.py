@@ -135,3 +135,8 @@ def decorated_square(x: int) -> int:
 @thread_worker(executor="process")
 def decorated_count(n: int) -> Generator[int, None, None]:
     yield from range(n)
+
+
+def big_blocks(count: int, size: int) -> Generator[bytes, None, None]:
+    for i in range(count):
+        yield bytes([i % 256]) * size

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import threading
 import traceback
 from pathlib import Path
@@ -336,3 +338,38 @@ async def test_decorated_functions_reach_their_process() -> None:
     # all pickle can find by name: the worker process unwraps it.
     assert await asyncio.wait_for(jobs.decorated_square(9), WAIT) == 81
     assert [v async for v in jobs.decorated_count(4)] == [0, 1, 2, 3]
+
+
+async def test_big_values_stream_intact_and_in_order() -> None:
+    size = 256 * 1024
+    worker = create_worker(jobs.big_blocks, 64, size, _executor="process")
+    blocks = [block async for block in worker]
+    assert [len(b) for b in blocks] == [size] * 64
+    assert [b[0] for b in blocks] == [i % 256 for i in range(64)]
+
+
+def test_a_main_module_that_fails_in_the_worker_process_gets_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import process_jobs as jobs\n"
+        "from threadworker import create_worker\n"
+        "if __name__ == '__mp_main__':  # what a worker process imports it as\n"
+        "    raise SystemExit('main code ran in a worker process')\n"
+        "async def main():\n"
+        "    try:\n"
+        "        await create_worker(jobs.add, 1, 2, _executor='process')\n"
+        "    except Exception as exc:\n"
+        "        print(type(exc).__name__, exc, flush=True)\n"
+        "asyncio.run(main())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "RuntimeError could not start a worker process" in result.stdout
+    assert "exited as it started, with exit code 1" in result.stdout
+    assert 'if __name__ == "__main__":' in result.stdout

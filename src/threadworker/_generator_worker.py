@@ -216,9 +216,10 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             on_items=self._from_process,
             on_lost=self._on_process_lost,
         )
-        self._scope.process_pool.submit(self._job)
-        with self._control:  # requests made before the job existed: forwarded now
+        with self._control:  # requests made before start(): they travel with the job
             self._requests_changed()
+        self._scope.process_pool.submit(self._job)
+        with self._control:
             abort_requested = self._driver.abort_requested
         if abort_requested:  # quit() from another thread while start() ran
             self._job.quit(self._scope.terminate_after)

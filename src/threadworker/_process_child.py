@@ -9,7 +9,8 @@ computation still leaves at once.
 
 Messages from the parent are ``(op, job_id, payload)`` tuples:
 
-- ``("run", id, bytes)`` — the pickled ``(kind, func, args, kwargs)``
+- ``("run", id, (bytes, requests))`` — the pickled ``(kind, func, args,
+  kwargs)``, and the ``(op, payload)`` requests made before it was sent
 - ``("send", id, (token, bytes))`` — a value for a generator's ``yield``
 - ``("pause" | "resume" | "quit", id, None)``
 - ``("exit", 0, None)`` — finish the current job, then exit
@@ -40,7 +41,8 @@ from ._warnings import WarningArgs, install_warning_router
 __all__ = ["PortableError", "serve"]
 
 OUTBOX_CAPACITY = 1024  # undelivered items that make a generator wait
-MAX_BATCH = 4096
+MAX_BATCH = 4096  # items per message, at most...
+MAX_BATCH_BYTES = 4 << 20  # ...and about this many bytes: big values go a few at a time
 PROGRESS_INTERVAL = 1 / 30  # seconds between progress reports
 
 
@@ -217,6 +219,7 @@ class Outbox:
         self._producer_blocked = False
         self._closing = False
         self._send_lock = threading.Lock()
+        self._batch_limit = MAX_BATCH  # adapted to the size of recent values
         self._thread = threading.Thread(target=self._serve, name="outbox", daemon=True)
         self._thread.start()
 
@@ -264,7 +267,8 @@ class Outbox:
                 return
             job, first = items.popleft()
             batch = [first]
-            while items and len(batch) < MAX_BATCH and items[0][0] is job:
+            limit = self._batch_limit
+            while items and len(batch) < limit and items[0][0] is job:
                 batch.append(items.popleft()[1])
             if self._producer_blocked:
                 self._space.set()
@@ -289,6 +293,8 @@ class Outbox:
             data = pickle.dumps((job.id, batch), pickle.HIGHEST_PROTOCOL)
         except Exception:
             data = self._salvage(job, batch)
+        per_item = len(data) // len(batch) + 1
+        self._batch_limit = max(1, min(MAX_BATCH, MAX_BATCH_BYTES // per_item))
         try:
             self._conn.send_bytes(data)
         except OSError:  # the parent is gone: nobody to report to
@@ -357,9 +363,12 @@ class _Receiver:
                     return
                 if op == "run":
                     job = RemoteWorker(job_id, self._outbox)
+                    data, requests = payload
+                    for request in requests:  # before its first step
+                        job.request(*request)
                     with self._lock:
                         self._live[job_id] = job
-                    self.jobs.put((job, payload))
+                    self.jobs.put((job, data))
                     continue
                 with self._lock:
                     target = self._live.get(job_id)
@@ -376,6 +385,7 @@ def serve(conn: Connection) -> None:
     # decides what ends, so the worker process ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     install_warning_router()
+    conn.send_bytes(b"ready")  # the parent waits for this before sending jobs
     outbox = Outbox(conn)
     receiver = _Receiver(conn, outbox)
     while (entry := receiver.jobs.get()) is not None:

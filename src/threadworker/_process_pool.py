@@ -33,6 +33,14 @@ from ._stepper import OUTCOMES, Event
 __all__ = ["ProcessJob", "ProcessPool", "RemoteTraceback", "describe_exit", "rebuild_error"]
 
 JobKind = Literal["function", "generator"]
+
+#: Seconds a new worker process may take to import what it needs.
+START_TIMEOUT = 60.0
+MAIN_GUARD_HINT = (
+    "A worker process imports the program's main module: code there that runs at "
+    "import (a window, a loop, more workers) must sit under "
+    'if __name__ == "__main__":'
+)
 _QUEUED, _RUNNING, _DONE = "queued", "running", "done"
 _job_ids = itertools.count(1)
 _process_numbers = itertools.count(1)
@@ -185,6 +193,16 @@ class ProcessJob:
             self._state = _RUNNING
             self._process = process
             return True
+
+    def take_held(self) -> list[tuple[str, Any]]:
+        """The requests held so far: they travel with the job itself.
+
+        In the worker process they take effect before the job's first step,
+        so a pause requested before ``start()`` holds the generator at once.
+        """
+        with self._lock:
+            held, self._held = self._held, []
+            return held
 
     def release_held(self) -> None:
         """The job reached its process: send the requests held until now."""
@@ -392,6 +410,21 @@ class _WorkerProcess:
         child_end.close()  # so the child's death reads as end-of-file here
         self._conn = parent_end
         self.process = process
+        # The process says when it serves: one that dies or hangs while it
+        # imports the program's main module is reported, never waited on.
+        if not parent_end.poll(START_TIMEOUT):
+            process.kill()
+            raise RuntimeError(
+                f"the worker process did not start within {START_TIMEOUT:g} s. {MAIN_GUARD_HINT}"
+            )
+        try:
+            parent_end.recv_bytes()
+        except EOFError:
+            process.join(1.0)
+            raise RuntimeError(
+                f"the worker process exited as it started, {describe_exit(process.exitcode)}; "
+                f"its traceback, if any, is above. {MAIN_GUARD_HINT}"
+            ) from None
 
     def _fail_next_job(self, exc: BaseException) -> None:
         job = self.jobs.get()
@@ -416,7 +449,7 @@ class _WorkerProcess:
             return True
         try:
             with self._send_lock:
-                self._conn.send(("run", job.id, payload))
+                self._conn.send(("run", job.id, (payload, job.take_held())))
         except OSError:  # died while idle: the job is not lost, it waits for another
             job.return_to_queue()
             self._pool._requeue(job)

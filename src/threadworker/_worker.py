@@ -410,15 +410,9 @@ class WorkerBase(Generic[R]):
 
         if self._abort_requested:
             return "aborted", None  # quit, then terminated: what quit asked for
-        hint = (
-            " (if it could not start, its traceback is above: a script that starts "
-            'process workers must guard its main code with if __name__ == "__main__":)'
-            if exitcode == 1
-            else ""
-        )
         return "errored", WorkerProcessDied(
             f"the process running {self._signal_owner_name()} died "
-            f"{describe_exit(exitcode)} before the work ended{hint}"
+            f"{describe_exit(exitcode)} before the work ended"
         )
 
     def _deliver_warning(self, args: WarningArgs) -> None:
