@@ -140,3 +140,21 @@ def decorated_count(n: int) -> Generator[int, None, None]:
 def big_blocks(count: int, size: int) -> Generator[bytes, None, None]:
     for i in range(count):
         yield bytes([i % 256]) * size
+
+
+def maybe_fail(i: int) -> int:
+    if i % 7 == 3:
+        raise ValueError(f"job {i} fails")
+    if i % 11 == 5:
+        time.sleep(0.05)
+    return i * 2
+
+
+def steps(i: int) -> Generator[int, int | None, int]:
+    total = 0
+    for step in range(i % 5 + 1):
+        got = yield step
+        total += got or 0
+    if i % 9 == 4:
+        raise KeyError(i)
+    return total

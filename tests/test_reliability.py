@@ -114,3 +114,45 @@ def test_a_worker_whose_widget_is_closed_mid_run(qtbot: object) -> None:
     with qtbot.waitSignal(worker.finished, timeout=WAIT * 1000):
         gate.set()  # the next value would go to the deleted label: skipped
     assert worker._fired["returned"] == "done"
+
+
+async def test_process_workers_under_random_control_all_end_once() -> None:
+    """Many process workers, two processes, random quits and sends: books balance."""
+    import random
+    from typing import Any
+
+    import process_jobs as jobs
+    from threadworker import configure, create_worker
+
+    configure(max_processes=2, terminate_after=0.1)
+    rng = random.Random(7)
+    workers: list[Any] = []
+    outcomes: list[list[str]] = []
+    for i in range(120):
+        worker: Any = create_worker(
+            jobs.maybe_fail if i % 2 else jobs.steps, i, _executor="process"
+        )
+        record: list[str] = []
+        for name in ("returned", "errored", "aborted"):
+            getattr(worker, name).connect(lambda *_, n=name, r=record: r.append(n))
+        worker.start()
+        workers.append(worker)
+        outcomes.append(record)
+    for i, worker in enumerate(workers):
+        roll = rng.random()
+        if roll < 0.2:
+            worker.quit()
+        elif roll < 0.4 and i % 2 == 0:
+            worker.send(i)  # may arrive after the generator ended: its latch says so
+
+    async def finished(worker: Any) -> None:
+        await worker.finished
+
+    await asyncio.wait_for(asyncio.gather(*(finished(w) for w in workers)), 60)
+    assert all(len(events) == 1 for events in outcomes), outcomes  # exactly one outcome
+    for i, (worker, (outcome,)) in enumerate(zip(workers, outcomes, strict=True)):
+        if outcome == "returned" and i % 2:
+            assert await worker == i * 2
+        if outcome == "errored":
+            assert (i % 7 == 3) if i % 2 else (i % 9 == 4)
+    assert sum(events == ["aborted"] for events in outcomes) >= 10  # quits took effect
