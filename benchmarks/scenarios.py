@@ -353,12 +353,13 @@ def cpu_bound(n: int) -> int:
     return total
 
 
-def _asyncio_ticker(seconds: float) -> Any:
+def _ticker_until(done: Callable[[], bool]) -> Any:
+    """Gaps (ms) between ticks of a 10 ms loop timer until *done()*: the GUI's view."""
+
     async def tick() -> list[float]:
         gaps: list[float] = []
         last = time.perf_counter()
-        end = last + seconds
-        while last < end:
+        while not done():
             await asyncio.sleep(0.010)
             now = time.perf_counter()
             gaps.append((now - last) * 1000)
@@ -366,6 +367,11 @@ def _asyncio_ticker(seconds: float) -> Any:
         return gaps
 
     return tick()
+
+
+def _asyncio_ticker(seconds: float) -> Any:
+    end = time.perf_counter() + seconds
+    return _ticker_until(lambda: time.perf_counter() >= end)
 
 
 def _stall_result(gaps: list[float]) -> Result:
@@ -830,22 +836,6 @@ def scale_to_thread(sizes: Sizes) -> Result:
 # module level, and the harness puts this folder on sys.path (which children inherit).
 
 
-def _cpu_ticker_until(done: Callable[[], bool]) -> Any:
-    """Ticks of a 10 ms loop timer, until *done()*: the GUI's view of the work."""
-
-    async def tick() -> list[float]:
-        gaps: list[float] = []
-        last = time.perf_counter()
-        while not done():
-            await asyncio.sleep(0.010)
-            now = time.perf_counter()
-            gaps.append((now - last) * 1000)
-            last = now
-        return gaps
-
-    return tick()
-
-
 def _cpu_four_on(executor: str, sizes: Sizes) -> Result:
     from threadworker import configure, create_worker
 
@@ -862,7 +852,7 @@ def _cpu_four_on(executor: str, sizes: Sizes) -> Result:
         finished_at: list[float] = []
         for worker in workers:
             worker.finished.connect(lambda: finished_at.append(time.perf_counter()))
-        gaps: list[float] = await _cpu_ticker_until(lambda: len(finished_at) == 4)
+        gaps: list[float] = await _ticker_until(lambda: len(finished_at) == 4)
         await asyncio.gather(*workers)
         return {**_stall_result(gaps), "seconds": max(finished_at) - start}
 

@@ -205,17 +205,8 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             thread.start()
 
     def _launch_in_process(self) -> None:
-        from ._process_pool import ProcessJob
-
         assert self._scope is not None
-        self._job = ProcessJob(
-            "generator",
-            self._remote_func,
-            self._args,
-            self._kwargs,
-            on_items=self._from_process,
-            on_lost=self._on_process_lost,
-        )
+        self._job = self._new_process_job()
         with self._control:  # requests made before start(): they travel with the job
             self._requests_changed()
         self._scope.process_pool.submit(self._job)

@@ -35,6 +35,7 @@ from queue import SimpleQueue
 from typing import Any, cast
 
 from ._current import current_worker_var
+from ._progress import ProgressCounts
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs, install_warning_router
 
@@ -82,33 +83,18 @@ def _rebuild_portable(
     return error
 
 
-class ProgressRelay:
+class ProgressRelay(ProgressCounts):
     """``pbar`` inside a worker process: reports to the parent's bar, throttled."""
 
     def __init__(self, job: RemoteWorker) -> None:
+        super().__init__()
         self._job = job
-        self.n = 0
-        self.total = 0
-        self.desc = ""
         self._explicit = True
         self._sent_at = 0.0
         self._dirty = False
 
-    def update(self, n: int = 1) -> None:
-        """Advance by *n* steps."""
-        self.n += n
-        if self.total and self.n > self.total:
-            self.total = 0
-        self._report(force=False)
-
-    def reset(self, *, total: int | None = None, desc: str | None = None) -> None:
-        """Start over at 0, optionally with a new ``total`` and ``desc``."""
-        self.n = 0
-        if total is not None:
-            self.total = total
-        if desc is not None:
-            self.desc = desc
-        self._report(force=True)
+    def _changed(self, *, reset: bool) -> None:
+        self._report(force=reset)  # a reset (new total, desc) goes out at once
 
     def _report(self, *, force: bool) -> None:
         now = time.monotonic()

@@ -24,7 +24,14 @@ from ._signal import Signal, SignalInstance
 if TYPE_CHECKING:
     from ._worker import WorkerBase
 
-__all__ = ["REFRESH_PER_SECOND", "ProgressBar", "TerminalProgress", "make_pbar", "progress"]
+__all__ = [
+    "REFRESH_PER_SECOND",
+    "ProgressBar",
+    "ProgressCounts",
+    "TerminalProgress",
+    "make_pbar",
+    "progress",
+]
 
 T = TypeVar("T")
 
@@ -35,7 +42,39 @@ REFRESH_PER_SECOND = 30
 ProgressSpec = bool | Mapping[str, Any] | None
 
 
-class ProgressBar:
+class ProgressCounts:
+    """The counting part of a progress bar: ``n`` steps done of ``total``, a ``desc``.
+
+    ``total == 0`` means indeterminate (a busy indicator). Subclasses decide
+    who hears of a change.
+    """
+
+    def __init__(self, *, total: int = 0, desc: str = "") -> None:
+        self.n = 0
+        self.total = total
+        self.desc = desc
+
+    def update(self, n: int = 1) -> None:
+        """Advance by *n* steps; past ``total`` the bar turns indeterminate."""
+        self.n += n
+        if self.total and self.n > self.total:
+            self.total = 0
+        self._changed(reset=False)
+
+    def reset(self, *, total: int | None = None, desc: str | None = None) -> None:
+        """Start over at 0, optionally with a new ``total`` and ``desc``."""
+        self.n = 0
+        if total is not None:
+            self.total = total
+        if desc is not None:
+            self.desc = desc
+        self._changed(reset=True)
+
+    def _changed(self, *, reset: bool) -> None:
+        raise NotImplementedError
+
+
+class ProgressBar(ProgressCounts):
     """A worker's progress: ``n`` steps done of ``total``, and a ``desc``.
 
     ``total == 0`` means indeterminate (a busy indicator). Updates may come
@@ -47,10 +86,8 @@ class ProgressBar:
     closed: Signal[None] = Signal(once=True, doc="Emitted once, when the worker finished.")
 
     def __init__(self, worker: WorkerBase[Any], *, total: int = 0, desc: str = "") -> None:
+        super().__init__(total=total, desc=desc)
         self._worker = worker
-        self.n = 0
-        self.total = total
-        self.desc = desc
         self.is_closed = False
         self._notify_pending = False
         self._explicit = False  # progress() drives it: yields no longer count
@@ -59,20 +96,7 @@ class ProgressBar:
         total = self.total or "?"
         return f"<ProgressBar {self.desc!r} {self.n}/{total}{' closed' if self.is_closed else ''}>"
 
-    def update(self, n: int = 1) -> None:
-        """Advance by *n* steps; past ``total`` the bar turns indeterminate."""
-        self.n += n
-        if self.total and self.n > self.total:
-            self.total = 0
-        self._notify()
-
-    def reset(self, *, total: int | None = None, desc: str | None = None) -> None:
-        """Start over at 0, optionally with a new ``total`` and ``desc``."""
-        self.n = 0
-        if total is not None:
-            self.total = total
-        if desc is not None:
-            self.desc = desc
+    def _changed(self, *, reset: bool) -> None:
         self._notify()
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._current import current_worker_var
 from ._dispatch import AsyncioDispatcher, Dispatcher
@@ -338,25 +338,27 @@ def configure(
     """
     scope = current_scope()
     if max_threads is not None:
-        if max_threads < 1:
-            raise ValueError(f"max_threads must be at least 1, not {max_threads}")
-        scope.max_threads = max_threads
+        scope.max_threads = _at_least("max_threads", max_threads, 1)
         if scope._pool is not None:
             scope._pool.max_threads = max_threads
     if max_processes is not None:
-        if max_processes < 1:
-            raise ValueError(f"max_processes must be at least 1, not {max_processes}")
-        scope.max_processes = max_processes
+        scope.max_processes = _at_least("max_processes", max_processes, 1)
         if scope._process_pool is not None:
             scope._process_pool.max_processes = max_processes
     if terminate_after is not None:
-        if terminate_after < 0:
-            raise ValueError(f"terminate_after must be >= 0, not {terminate_after}")
-        scope.terminate_after = terminate_after
+        scope.terminate_after = _at_least("terminate_after", terminate_after, 0)
     if shutdown_timeout is not None:
-        if shutdown_timeout < 0:
-            raise ValueError(f"shutdown_timeout must be >= 0, not {shutdown_timeout}")
-        scope.shutdown_timeout = shutdown_timeout
+        scope.shutdown_timeout = _at_least("shutdown_timeout", shutdown_timeout, 0)
+
+
+N = TypeVar("N", int, float)
+
+
+def _at_least(name: str, value: N, minimum: int) -> N:
+    if value < minimum:
+        bound = "at least 1" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{name} must be {bound}, not {value}")
+    return value
 
 
 def _at_exit() -> None:

@@ -404,6 +404,27 @@ class WorkerBase(Generic[R]):
         bar.n, bar.total, bar.desc = state
         bar._notify()
 
+    def _new_process_job(self) -> ProcessJob:
+        """The job that runs this worker in a worker process (``executor="process"``)."""
+        from ._process_pool import ProcessJob
+
+        return ProcessJob(
+            "generator" if self._is_generator else "function",
+            self._remote_func,
+            self._args,
+            self._kwargs,
+            on_items=self._from_process,
+            on_lost=self._on_process_lost,
+        )
+
+    def _from_process(self, items: list[Any]) -> None:
+        """Take what the worker process sent (its courier thread)."""
+        raise NotImplementedError
+
+    def _on_process_lost(self, exitcode: int | None, killed: bool) -> None:
+        """The worker process ended before the work did (its courier thread)."""
+        raise NotImplementedError
+
     def _process_died(self, exitcode: int | None, killed: bool) -> tuple[str, Any]:
         """The outcome of a worker whose process ended before the work did."""
         from ._process_pool import describe_exit
@@ -485,16 +506,7 @@ class FunctionWorker(WorkerBase[R]):
         assert self._dispatcher is not None
         placement = self._placement
         if placement.kind == "process":
-            from ._process_pool import ProcessJob
-
-            self._job = ProcessJob(
-                "function",
-                self._remote_func,
-                self._args,
-                self._kwargs,
-                on_items=self._from_process,
-                on_lost=self._on_process_lost,
-            )
+            self._job = self._new_process_job()
             self._scope.process_pool.submit(self._job)
         elif placement.kind == "executor":
             assert placement.executor is not None
