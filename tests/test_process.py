@@ -373,3 +373,22 @@ def test_a_main_module_that_fails_in_the_worker_process_gets_a_clear_error(
     assert "RuntimeError could not start a worker process" in result.stdout
     assert "exited as it started, with exit code 1" in result.stdout
     assert 'if __name__ == "__main__":' in result.stdout
+
+
+async def test_values_cross_in_batches_not_one_message_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from threadworker._process_pool import ProcessJob
+
+    batches: list[int] = []
+    deliver = ProcessJob.deliver
+
+    def counting(job: ProcessJob, items: list[Any]) -> bool:
+        batches.append(len(items))
+        return deliver(job, items)
+
+    monkeypatch.setattr(ProcessJob, "deliver", counting)
+    values = [v async for v in create_worker(jobs.count, 20_000, _executor="process")]
+    assert values == list(range(20_000))
+    assert sum(batches) == 20_001  # every value, then the outcome
+    assert len(batches) <= 20_000 / 10  # many values per message
