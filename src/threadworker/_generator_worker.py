@@ -238,9 +238,9 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
                     continue
             put(item)
 
-    def _on_process_lost(self, exitcode: int | None, killed: bool) -> None:
+    def _on_process_lost(self, exitcode: int | None) -> None:
         assert self._channel is not None
-        self._channel.put(Event(*self._process_died(exitcode, killed)))
+        self._channel.put(Event(*self._process_died(exitcode)))
         self._thread_done.set()
 
     def _work_here(self, context: contextvars.Context) -> None:

@@ -93,9 +93,9 @@ def describe_exit(exitcode: int | None) -> str:
 
 #: Called on a courier thread with the items of a job, in order.
 ItemsCallback = Callable[[list[Any]], None]
-#: Called on a courier thread when the process died before the job's outcome;
-#: gets the exit code and whether the job itself asked for the kill.
-LostCallback = Callable[[int | None, bool], None]
+#: Called on a courier thread with the exit code when the process ended before
+#: the job's outcome.
+LostCallback = Callable[[int | None], None]
 
 
 class ProcessJob:
@@ -131,7 +131,6 @@ class ProcessJob:
         self._sent = False  # the job reached its process: requests go straight there
         self._held: list[tuple[str, Any]] = []
         self._kill_timer: threading.Timer | None = None
-        self._kill_requested = False
         self._failure: BaseException | None = None
         self._pool: ProcessPool | None = None
 
@@ -170,7 +169,6 @@ class ProcessJob:
             # Under the lock: once the job is done its process may already
             # serve the next job, which must not be killed.
             if self._state == _RUNNING and self._process is not None:
-                self._kill_requested = True
                 self._process.kill()
 
     def _cancel(self) -> bool:
@@ -239,10 +237,8 @@ class ProcessJob:
 
     def lost(self, exitcode: int | None) -> None:
         """The process ended before the job's outcome."""
-        with self._lock:
-            killed = self._kill_requested
         self._end()
-        self._on_lost(exitcode, killed)
+        self._on_lost(exitcode)
 
     def _end(self) -> None:
         with self._lock:

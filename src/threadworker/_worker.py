@@ -421,11 +421,11 @@ class WorkerBase(Generic[R]):
         """Take what the worker process sent (its courier thread)."""
         raise NotImplementedError
 
-    def _on_process_lost(self, exitcode: int | None, killed: bool) -> None:
+    def _on_process_lost(self, exitcode: int | None) -> None:
         """The worker process ended before the work did (its courier thread)."""
         raise NotImplementedError
 
-    def _process_died(self, exitcode: int | None, killed: bool) -> tuple[str, Any]:
+    def _process_died(self, exitcode: int | None) -> tuple[str, Any]:
         """The outcome of a worker whose process ended before the work did."""
         from ._process_pool import describe_exit
 
@@ -557,9 +557,9 @@ class FunctionWorker(WorkerBase[R]):
                 self._thread_done.set()
                 self._post_outcome(kind, payload)
 
-    def _on_process_lost(self, exitcode: int | None, killed: bool) -> None:
+    def _on_process_lost(self, exitcode: int | None) -> None:
         self._thread_done.set()
-        self._post_outcome(*self._process_died(exitcode, killed))
+        self._post_outcome(*self._process_died(exitcode))
 
     def _post_outcome(self, kind: str, payload: Any) -> None:
         assert self._dispatcher is not None
