@@ -158,3 +158,38 @@ def steps(i: int) -> Generator[int, int | None, int]:
     if i % 9 == 4:
         raise KeyError(i)
     return total
+
+
+class Planned(Exception):
+    """An exception a scripted worker raises on purpose."""
+
+
+def _log(path: str, line: str) -> None:
+    with open(path, "a") as log:
+        log.write(line + "\n")
+
+
+def scripted(script: list[str], log: str) -> Generator[int, Any, None]:
+    """The state machine's generator, logging what it received and raised."""
+    for i, step in enumerate(script):
+        if step == "yield":
+            value = yield i
+            if value is not None:
+                _log(log, f"received {value}")
+        elif step == "sleep":
+            time.sleep(0.001)
+        elif step == "raise":
+            _log(log, "raised")
+            raise Planned("planned")
+        else:
+            return
+
+
+def scripted_function(script: list[str], log: str) -> int:
+    for step in script:
+        if step == "sleep":
+            time.sleep(0.001)
+        elif step == "raise":
+            _log(log, "raised")
+            raise Planned("planned")
+    return 1

@@ -6,19 +6,22 @@ send, quit, awaiting signals, (dis)connecting callbacks, callbacks that raise,
 letting the loop run. After every step the signal order must hold; at
 teardown every send is accounted for, every exception was delivered exactly
 once, every awaitable resolved within a bound, and no thread outlived the
-worker. Runs on plain asyncio and on qasync. ``--hypothesis-profile=long``
-runs thousands of examples.
+worker. Runs on plain asyncio and on qasync, and with the worker in a worker
+process (``executor="process"``). ``--hypothesis-profile=long`` runs thousands
+of examples.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Awaitable, Generator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -109,6 +112,9 @@ class WorkerMachine(RuleBasedStateMachine):
         worker: WorkerBase[Any] = (
             GeneratorWorker(gen) if kind == "generator" else FunctionWorker(function)
         )
+        self._watch(worker, handles_errors)
+
+    def _watch(self, worker: WorkerBase[Any], handles_errors: bool) -> None:
         for name in ("started", "aborted", "returned"):
             getattr(worker, name).connect(lambda *_, n=name: self.events.append(n))
         if isinstance(worker, GeneratorWorker):
@@ -199,6 +205,9 @@ class WorkerMachine(RuleBasedStateMachine):
     def signal_order_holds(self) -> None:
         _check_order(self.events, complete=False)
 
+    def _collect(self) -> None:
+        """Gather what the worker's code recorded elsewhere (a process variant)."""
+
     def teardown(self) -> None:
         try:
             worker = self.worker
@@ -207,6 +216,7 @@ class WorkerMachine(RuleBasedStateMachine):
             self.run(worker.quit())  # finished, whatever state it was in
             self.run(worker.finished)
             self.spin()
+            self._collect()
             _check_order(self.events, complete=True)
             assert self.events.count("finished") == 1
             # Every send received exactly once, in order — or reported undelivered.
@@ -279,5 +289,45 @@ class QasyncWorkerMachine(WorkerMachine):
     loop_kind = "qasync"
 
 
+class ProcessWorkerMachine(WorkerMachine):
+    """The same rules with the worker in a worker process.
+
+    Its code cannot append to the machine's lists from there: it logs what it
+    received and raised to a file, read once the worker has finished.
+    """
+
+    @initialize(
+        kind=st.sampled_from(["generator", "function"]),
+        script=STEPS,
+        handles_errors=st.booleans(),
+    )
+    def make_worker(self, kind: str, script: list[str], handles_errors: bool) -> None:
+        import tempfile
+
+        import process_jobs as jobs
+        from threadworker import configure, create_worker
+
+        configure(terminate_after=BOUND)  # a quit lands at a yield: never a kill
+        handle, self.log = tempfile.mkstemp(prefix="threadworker-machine-")
+        os.close(handle)
+        function = jobs.scripted if kind == "generator" else jobs.scripted_function
+        worker: WorkerBase[Any] = create_worker(function, script, self.log, _executor="process")
+        self._watch(worker, handles_errors)
+
+    def _collect(self) -> None:
+        with open(self.log) as log:
+            lines = log.read().splitlines()
+        os.unlink(self.log)
+        self.received = [int(line.split()[1]) for line in lines if line.startswith("received")]
+        self.raised = lines.count("raised")
+
+
 TestWorkerMachineAsyncio = WorkerMachine.TestCase
 TestWorkerMachineQasync = QasyncWorkerMachine.TestCase
+# Each example starts a worker process: the long profile runs a tenth of its
+# examples here (the ci profile's 40 take about two seconds).
+TestWorkerMachineProcess = ProcessWorkerMachine.TestCase
+_profile = settings.default
+TestWorkerMachineProcess.settings = settings(
+    max_examples=max(40, (_profile.max_examples if _profile is not None else 0) // 10)
+)
