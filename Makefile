@@ -21,7 +21,7 @@ else
 EXTRAS := qt,test,demo
 endif
 
-.PHONY: demo test test-cluster lint typecheck pytest docs venv clean bench bench-quick soak
+.PHONY: demo test test-cluster lint typecheck pytest docs venv clean bench bench-quick soak soak-processes
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ bench-quick: $(VENV)/.installed-bench
 SOAK_SECONDS ?= 600
 soak: $(STAMP)
 	$(PY) benchmarks/soak.py --seconds $(SOAK_SECONDS)
+
+# The same with a third of the workers in worker processes (executor="process").
+soak-processes: $(STAMP)
+	$(PY) benchmarks/soak.py --seconds $(SOAK_SECONDS) --processes 0.3
 
 clean:
 	rm -rf $(VENV) .venv-* build dist .mypy_cache .ruff_cache
