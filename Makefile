@@ -31,8 +31,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Offscreen, its mid-run screenshot becomes docs/demo.png, the README's picture.
 demo: $(STAMP)
-	$(PY) examples/demo.py
+	$(PY) examples/demo.py --png docs/demo.png
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests examples benchmarks
