@@ -36,8 +36,8 @@ demo: $(STAMP)
 	$(PY) examples/demo.py --png docs/demo.png
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks
-	$(PY) -m ruff format --check src tests examples benchmarks
+	$(PY) -m ruff check src tests examples benchmarks docs/_ext
+	$(PY) -m ruff format --check src tests examples benchmarks docs/_ext
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -45,8 +45,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	QT_API=$(QT_API) PYTEST_QT_API=$(QT_API) $(PY) -m pytest
 
+# Strict: any warning fails the build (no --quiet: it would hide them from strict mode).
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+	@echo "docs: the site is in $(CURDIR)/build/site (open index.html there)"
 
 test: lint typecheck docs pytest
 
