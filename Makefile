@@ -21,7 +21,7 @@ else
 EXTRAS := qt,test,demo
 endif
 
-.PHONY: demo test test-cluster lint typecheck pytest docs venv clean bench bench-quick soak soak-processes
+.PHONY: demo test test-cluster lint typecheck pytest docs dist venv clean bench bench-quick soak soak-processes
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,7 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 	@echo "docs: the site is in $(CURDIR)/build/site (open index.html there)"
 
-test: lint typecheck docs pytest
+test: lint typecheck docs dist pytest
 
 # The dask.distributed tests: they start a LocalCluster, so `make test` skips them.
 test-cluster: $(STAMP)
@@ -78,3 +78,11 @@ soak-processes: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-* build dist .mypy_cache .ruff_cache
+
+# The wheel and sdist to publish, into build/dist (no build isolation: the venv has
+# hatchling, so this takes seconds); twine checks their metadata and README.
+# tests/test_packaging.py checks what is inside them.
+dist: $(STAMP)
+	rm -rf build/dist
+	$(PY) -m build --no-isolation --outdir build/dist
+	$(PY) -m twine check --strict build/dist/*

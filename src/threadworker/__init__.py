@@ -34,7 +34,7 @@ from ._signal import SignalInstance as SignalInstance
 from ._worker import FunctionWorker as FunctionWorker
 from ._worker import WorkerBase as WorkerBase
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = (
     "FunctionWorker",
