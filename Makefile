@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with only Python:
 #   make demo   — run the main example (offscreen when there is no display)
-#   make test   — ruff, mypy --strict, the docs build and the whole test suite
+#   make test   — ruff, mypy --strict, the docs build, the wheel and sdist (make dist)
+#                 and the whole test suite
 #                 (PyQt6; `make test QT_API=pyside6` for PySide6)
 # Also: make test-cluster (dask.distributed on a LocalCluster; CI runs it),
 #       make bench / make bench-quick (benchmarks against superqt & co).
