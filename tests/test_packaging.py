@@ -153,6 +153,20 @@ def test_the_sdist_has_the_sources_and_no_caches_or_build_output(dists: Dists) -
     assert junk == []
 
 
+def test_the_sdist_has_every_file_the_repository_tracks(dists: Dists) -> None:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.splitlines()
+    on_disk = [name for name in tracked if (ROOT / name).exists()]  # not deleted, uncommitted
+    assert sorted(set(on_disk) - set(dists.sdist_names())) == []
+
+
 def test_metadata_says_license_pythons_frameworks_and_extras(dists: Dists) -> None:
     meta = dists.metadata()
     assert meta["Metadata-Version"] == "2.4"  # older pip and twine read it
