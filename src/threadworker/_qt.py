@@ -11,6 +11,8 @@ has imported a binding already.
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
+import re
 import sys
 import threading
 import weakref
@@ -31,8 +33,11 @@ from ._scope import WorkerScope
 __all__ = [
     "QtDispatcher",
     "ReportingFuture",
+    "bound_signal_owner",
     "call_in_thread",
+    "is_bound_signal",
     "is_deleted",
+    "is_deleted_source_error",
     "main_thread",
     "make_app_scope",
     "object_thread",
@@ -115,6 +120,48 @@ def _deleted_checker() -> Callable[[object], bool]:
 
 #: Whether a Qt object's C++ side is gone (``deleteLater``, ``sip.delete``…).
 is_deleted = _deleted_checker()
+
+
+#: PyQt's bound signals name their object only in their repr (by address):
+#: ``<bound PYQT_SIGNAL clicked of QPushButton object at 0x7f...>``.
+_PYQT_BOUND_SIGNAL = re.compile(r"^<bound PYQT_SIGNAL (\w+) of (\w+) object at (0x[0-9a-fA-F]+)>$")
+
+
+def is_bound_signal(obj: object) -> bool:
+    """Whether *obj* is a Qt bound signal (``pyqtBoundSignal``, PySide's ``SignalInstance``)."""
+    name = type(obj).__name__
+    return name in ("pyqtBoundSignal", "SignalInstance") and type(obj).__module__.startswith(
+        ("PyQt", "PySide")
+    )
+
+
+def bound_signal_owner(signal: object) -> QObject | None:
+    """The QObject a Qt bound signal belongs to, or None if it cannot be told.
+
+    Neither binding exposes it. A PyQt bound signal names its object's Python
+    wrapper by address in its repr, and does not keep it alive: the address is
+    read while the caller still holds the signal (just taken from a live
+    object) and checked against the object found there — its class name, and
+    its signal of that name giving the same repr. PySide's ``SignalInstance``
+    checks its source itself (see :func:`is_deleted_source_error`).
+    """
+    match = _PYQT_BOUND_SIGNAL.match(repr(signal))
+    if match is None:
+        return None
+    signal_name, class_name, address = match.groups()
+    candidate = ctypes.cast(int(address, 16), ctypes.py_object).value
+    if not isinstance(candidate, QObject) or type(candidate).__name__ != class_name:
+        return None
+    if is_deleted(candidate):
+        return candidate  # already gone: its signals are never touched
+    if repr(getattr(candidate, signal_name, None)) != repr(signal):
+        return None
+    return candidate
+
+
+def is_deleted_source_error(exc: BaseException) -> bool:
+    """Whether *exc* is PySide's refusal to use a signal of a deleted object."""
+    return isinstance(exc, RuntimeError) and "source has been deleted" in str(exc)
 
 
 class _Invoker(QObject):
