@@ -397,3 +397,11 @@ def test_is_paused_in_work_on_this_thread() -> None:
     assert worker.work() == "end"
     assert states == [("asked", False), ("paused", True)]
     assert not is_paused(worker)
+
+
+async def test_awaiting_yielded_of_a_dropped_unstarted_worker_raises() -> None:
+    with pytest.raises(WorkerFinishedError, match="never started"):
+        await asyncio.wait_for(GeneratorWorker(count, 3).yielded, WAIT)
+    # ... and an iterator of one ends.
+    values = [v async for v in GeneratorWorker(count, 3).yielded]
+    assert values == []
