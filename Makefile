@@ -87,3 +87,11 @@ dist: $(STAMP)
 	rm -rf build/dist
 	$(PY) -m build --no-isolation --outdir build/dist
 	$(PY) -m twine check --strict build/dist/*
+
+# superqt's own worker tests (test_threadworker.py, test_ensure_thread.py from its
+# sdist, imports swapped) against threadworker, on the current QT_API.
+# SUPERQT_VERSION=latest runs the newest release.
+SUPERQT_VERSION ?= 0.9.0
+.PHONY: test-compat
+test-compat: $(STAMP)
+	QT_API=$(QT_API) $(PY) tests/compat/run_superqt.py --version $(SUPERQT_VERSION) -q

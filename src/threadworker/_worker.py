@@ -18,7 +18,7 @@ import threading
 import types
 import warnings
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 from ._current import current_worker_var
 from ._dispatch import Dispatcher, report_exception
@@ -33,8 +33,9 @@ from ._executors import (
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._scope import current_scope, scopes_on_this_thread
-from ._signal import Signal, SignalInstance
+from ._signal import SignalInstance
 from ._warnings import WarningArgs, install_warning_router
+from ._worker_signals import WorkerBaseSignals, adopt_signals
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -50,9 +51,11 @@ R = TypeVar("R")
 
 _CREATED, _RUNNING, _FINISHED = "created", "running", "finished"
 _OUTCOMES = ("returned", "errored", "aborted")
+#: Awaiting one of these starts a worker that was not started (see _signal_awaited).
+_AWAITING_STARTS = frozenset({"started", "returned", "finished"})
 
 
-class WorkerBase(Generic[R]):
+class WorkerBase(WorkerBaseSignals[R]):
     """Run a callable in another thread and report back through signals.
 
     Every signal is a callback hook (``worker.returned.connect(show)``) and an
@@ -61,10 +64,16 @@ class WorkerBase(Generic[R]):
 
     Parameters
     ----------
-    func : callable
-        What to run.
+    func : callable, optional
+        What to run. superqt lets a worker be made without one (``WorkerBase()``);
+        such a worker has its signals but cannot be started.
     *args, **kwargs
         Passed to *func*.
+    SignalsClass : type, optional
+        superqt's hook for extra signals: a class (a QObject subclass with Qt
+        signals, or one declaring :class:`Signal` s) whose signals this worker
+        lacks become attributes of the worker. The worker classes' own signals
+        classes (:class:`WorkerBaseSignals` ...) change nothing.
 
     Raises
     ------
@@ -73,28 +82,23 @@ class WorkerBase(Generic[R]):
         function (those already run on the event loop: await them instead).
     """
 
-    started: Signal[None] = Signal(once=True, doc="Emitted when the work starts.")
-    finished: Signal[None] = Signal(once=True, doc="Emitted last, whatever the outcome.")
-    returned: Signal[R] = Signal(
-        nargs=1, once=True, doc="Emitted with the return value when the work returns."
-    )
-    errored: Signal[BaseException] = Signal(
-        nargs=1, once=True, doc="Emitted with the exception when the work raises."
-    )
-    aborted: Signal[None] = Signal(
-        once=True, doc="Emitted instead of ``returned`` when the worker was quit."
-    )
-    warned: Signal[WarningArgs] = Signal(
-        nargs=1,
-        doc="Emitted with ``showwarning``'s arguments for each warning the work raises.",
-    )
-
-    def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        _check_callable(func, type(self).__name__)
-        self._func = func
+    def __init__(
+        self,
+        func: Callable[..., Any] | None = None,
+        *args: Any,
+        SignalsClass: type | None = None,  # superqt's spelling
+        **kwargs: Any,
+    ) -> None:
+        if func is not None:
+            _check_callable(func, type(self).__name__)
+        self._func: Callable[..., Any] = _no_function if func is None else func
         self._args = args
         self._kwargs = kwargs
-        self._name = getattr(func, "__name__", None) or type(func).__name__
+        self._name = (
+            type(self).__name__
+            if func is None
+            else getattr(func, "__name__", None) or type(func).__name__
+        )
         self._state = _CREATED
         self._abort_requested = False
         self._ignore_errors = False
@@ -107,8 +111,10 @@ class WorkerBase(Generic[R]):
         #: Set when the work's thread is done with it (set at once if never run).
         self._thread_done = DoneFlag()
         self._placement: Placement = IN_THREAD
-        self._remote_func: Callable[..., Any] = func
+        self._remote_func: Callable[..., Any] = self._func
         self._job: ProcessJob | None = None  # with executor="process"
+        if SignalsClass is not None:
+            adopt_signals(self, SignalsClass)
 
     _is_generator = False
 
@@ -182,6 +188,8 @@ class WorkerBase(Generic[R]):
         RuntimeError
             If the worker was already started or has finished, or if there is
             no loop or application to deliver to.
+        TypeError
+            If the worker was made without a function (``WorkerBase()``).
         """
         if self._state != _CREATED:
             raise RuntimeError(
@@ -189,8 +197,10 @@ class WorkerBase(Generic[R]):
                 f"{'started' if self.is_running else 'run'}; "
                 "a worker runs once: create a new one to run again"
             )
+        self._check_has_function()
         scope = current_scope()
         scope.add(self)
+        self._release_holds()  # the scope holds it while it runs
         self._scope = scope
         self._dispatcher = scope.dispatcher
         self._state = _RUNNING
@@ -214,9 +224,13 @@ class WorkerBase(Generic[R]):
         ------
         RuntimeError
             If the worker was already started or has finished.
+        TypeError
+            If the worker was made without a function (``WorkerBase()``).
         """
         if self._state != _CREATED:
             raise RuntimeError(f"{self._signal_owner_name()} was already started")
+        self._check_has_function()
+        self._release_holds()
         self._state = _RUNNING
         install_warning_router()
         context = contextvars.copy_context()
@@ -224,6 +238,13 @@ class WorkerBase(Generic[R]):
         self._fire("started")
         self._work_here(context)
         return self._fired.get("returned")
+
+    def _check_has_function(self) -> None:
+        if self._func is _no_function:
+            raise TypeError(
+                f"{self._signal_owner_name()} was made without a function to run: "
+                "pass one (FunctionWorker(func, ...)) or use create_worker(func)"
+            )
 
     def quit(self) -> Latch[None]:
         """Ask the worker to stop; returns an awaitable that completes when it finished.
@@ -298,6 +319,40 @@ class WorkerBase(Generic[R]):
 
         await asyncio.shield(_wait_latch(self.quit()))
 
+    def _signal_awaited(self, signal: SignalInstance[Any]) -> None:
+        """Start an unstarted worker when one of the signals running it settles is awaited.
+
+        ``started``, ``returned`` and ``finished``: awaiting them is waiting
+        for the work itself (``await worker.returned`` is ``await worker``).
+        Awaiting ``errored``, ``aborted`` or a repeating signal does not: those
+        wait for something else (a quit, a pause, the next value) and are often
+        set up before ``start()``. If an unstarted worker is dropped, those
+        awaits raise :class:`WorkerFinishedError` (see :meth:`__del__`).
+        """
+        if self._state == _CREATED and signal.name in _AWAITING_STARTS:
+            self.start()
+
+    def _release_holds(self) -> None:
+        """Stop holding this worker through its signals: it started or finished."""
+        for signal in self._signals:
+            signal._owner_hold = None
+
+    def __del__(self) -> None:
+        # Nothing refers to a worker that never started any more, so nothing
+        # can start it: whoever still awaits one of its signals would wait for
+        # ever. Tell them instead (signals hold their worker weakly).
+        if getattr(self, "_state", None) != _CREATED:
+            return
+        signals: list[SignalInstance[Any]] = getattr(self, "_signals", [])
+        if not signals:
+            return
+        reason = WorkerFinishedError(
+            f"{self._signal_owner_name()} was never started and nothing refers to it "
+            "any more: none of its signals can be emitted"
+        )
+        for signal in signals:
+            signal._close(reason)
+
     # -- subclass hooks -------------------------------------------------------------------
     def _launch(self, context: contextvars.Context) -> None:
         raise NotImplementedError
@@ -361,6 +416,7 @@ class WorkerBase(Generic[R]):
             try:
                 self._fire("finished")
             finally:
+                self._release_holds()
                 for signal in self._signals:
                     self._settle(signal)
                 self._finished_cleanup()
@@ -468,6 +524,10 @@ class WorkerBase(Generic[R]):
 
     def _signal_created(self, signal: SignalInstance[Any]) -> None:
         self._signals.append(signal)
+        if self._state == _CREATED and signal.name in _AWAITING_STARTS:
+            # Alive as long as this signal is: in ``await create_worker(f).returned``
+            # nothing else holds the worker until the await has started it.
+            signal._owner_hold = self
         self._settle(signal)
         if (
             signal.name == "started"
@@ -642,6 +702,11 @@ def _generator_only(method: str, name: str) -> str:
         f"{method}() needs a generator worker, but {name} is a plain function: "
         "make it a generator (yield where it may pause or receive values)"
     )
+
+
+def _no_function(*args: Any, **kwargs: Any) -> NoReturn:
+    """What a worker made without a function runs: nothing (start() refuses)."""
+    raise TypeError("this worker was made without a function to run")
 
 
 async def _wait_latch(latch: Latch[None]) -> None:
