@@ -118,7 +118,7 @@ async def test_a_closed_client_refuses_the_work_and_the_worker_ends_errored(clie
     events: list[str] = []
     for name in ("started", "errored", "finished"):
         getattr(worker, name).connect(lambda *_, n=name: events.append(n))
-    with pytest.raises(RuntimeError, match="ClientExecutor.*refused the work") as info:
+    with pytest.raises(RuntimeError, match=r"ClientExecutor.*refused the work") as info:
         await asyncio.wait_for(worker, WAIT)
     await asyncio.wait_for(worker.finished, WAIT)
     assert info.value.__cause__ is not None

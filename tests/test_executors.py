@@ -225,7 +225,7 @@ async def test_a_function_refused_by_its_executor_ends_errored(refusing: str) ->
         events = _record(worker)
         worker.start()  # no raise: the refusal is the worker's outcome
         assert worker._thread_done.is_set()  # nothing runs: the exit must not wait
-        with pytest.raises(RuntimeError, match="could not start.*refused the work") as info:
+        with pytest.raises(RuntimeError, match=r"could not start.*refused the work") as info:
             await asyncio.wait_for(worker, WAIT)
         await asyncio.wait_for(worker.finished, WAIT)
         assert type(executor).__name__ in str(info.value)
