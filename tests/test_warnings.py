@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
 
 import process_jobs as jobs
-from threadworker import FunctionWorker, GeneratorWorker, create_worker
+from threadworker import FunctionWorker, GeneratorWorker, WorkerBase, create_worker
 
 WAIT = 10
 
@@ -105,7 +105,7 @@ async def _outcome_and_warned(worker: Any) -> tuple[Any, list[Any]]:
     return result, warned
 
 
-RECORDING = {
+RECORDING: dict[str, Callable[[], WorkerBase[Any]]] = {
     "thread function": lambda: FunctionWorker(jobs.record_warnings, "recorded"),
     "thread generator": lambda: GeneratorWorker(record_in_generator, "recorded"),
     "process function": lambda: create_worker(
@@ -121,7 +121,7 @@ async def test_catch_warnings_record_inside_a_worker_records(kind: str) -> None:
     assert warned == []  # and it went nowhere else
 
 
-IGNORING = {
+IGNORING: dict[str, Callable[[], WorkerBase[Any]]] = {
     "thread function": lambda: FunctionWorker(jobs.warn_under_ignore, "ignored"),
     "process function": lambda: create_worker(
         jobs.warn_under_ignore, "ignored", _executor="process"
