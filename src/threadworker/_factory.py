@@ -59,8 +59,10 @@ def create_worker(
 ) -> WorkerBase[Any]:
     """Make a worker that runs ``func(*args, **kwargs)`` in another thread.
 
-    Picks :class:`GeneratorWorker` for generator functions and
-    :class:`FunctionWorker` otherwise.
+    Picks :class:`GeneratorWorker` for generator functions (and for
+    callables that make generators: objects with a generator ``__call__``,
+    ``staticmethod`` or ``partial`` objects and ``functools.wraps`` wrappers
+    of generator functions) and :class:`FunctionWorker` otherwise.
 
     Parameters
     ----------
