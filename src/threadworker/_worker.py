@@ -765,6 +765,8 @@ def function_kind(func: object) -> FunctionKind:
     One flag read instead of several ``inspect`` calls per worker; ``inspect``
     (which unwraps partials) is the fallback for other callables.
     """
+    if isinstance(func, types.BuiltinFunctionType):
+        return "function"  # no code to read, and inspect would look for some
     code = getattr(func, "__code__", None)
     if isinstance(code, types.CodeType):
         flags = code.co_flags
@@ -818,20 +820,26 @@ def _generator_function_under(func: object, *, through_wrapped: bool) -> object 
 
 def _called_by(func: object, *, through_wrapped: bool) -> object | None:
     """The callable that *func* hands its call to, if it is a known kind of wrapper."""
+    if isinstance(func, types.FunctionType):  # the common case: answered at once
+        # @thread_worker's wrapper returns a worker, not the generator it wraps.
+        attributes = func.__dict__
+        if through_wrapped and WRAPPED_ATTRIBUTE not in attributes:
+            wrapped: object = attributes.get("__wrapped__")
+            return wrapped
+        return None
     if isinstance(func, types.BuiltinFunctionType):
-        return None  # the common non-generator callables: answered at once
+        return None
     if isinstance(func, functools.partial):
         partial_func: object = func.func
         return partial_func
     inner: object = getattr(func, "__func__", None)  # staticmethod, classmethod, method
     if inner is not None:
         return inner
-    # @thread_worker's wrapper returns a worker, not the generator it wraps.
-    if through_wrapped and not hasattr(func, WRAPPED_ATTRIBUTE):
-        wrapped: object = getattr(func, "__wrapped__", None)
-        if wrapped is not None:
-            return wrapped
-    if not isinstance(func, types.FunctionType | type):
+    if through_wrapped:  # a callable object that is itself a wrapper
+        outer: object = getattr(func, "__wrapped__", None)
+        if outer is not None:
+            return outer
+    if not isinstance(func, type):
         call = inspect.getattr_static(type(func), "__call__", None)  # an instance's
         if isinstance(call, types.FunctionType):
             return call
