@@ -193,3 +193,19 @@ def scripted_function(script: list[str], log: str) -> int:
             _log(log, "raised")
             raise Planned("planned")
     return 1
+
+
+def record_warnings(text: str) -> list[str]:
+    """Warn inside ``catch_warnings(record=True)``: what Python's recorder saw."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn(text, UserWarning, stacklevel=1)
+    return [str(w.message) for w in caught]
+
+
+def warn_under_ignore(text: str) -> int:
+    """Warn where a filter of the worker's own ignores it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.warn(text, UserWarning, stacklevel=1)
+    return 1

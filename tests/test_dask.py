@@ -109,3 +109,18 @@ async def test_the_client_executor_works_too(client: Any) -> None:
 def test_generators_are_refused_with_the_alternative(client: Any) -> None:
     with pytest.raises(TypeError, match=r"count is a generator function.*executor='process'"):
         create_worker(jobs.count, 3, _executor=client)
+
+
+async def test_a_closed_client_refuses_the_work_and_the_worker_ends_errored(client: Any) -> None:
+    closed = distributed.Client(client.scheduler.address)
+    closed.close()
+    worker = create_worker(jobs.add, 1, 2, _executor=closed)
+    events: list[str] = []
+    for name in ("started", "errored", "finished"):
+        getattr(worker, name).connect(lambda *_, n=name: events.append(n))
+    with pytest.raises(RuntimeError, match=r"ClientExecutor.*refused the work") as info:
+        await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert info.value.__cause__ is not None
+    assert events == ["errored", "finished"]
+    assert not worker.is_running

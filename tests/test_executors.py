@@ -170,3 +170,121 @@ async def test_the_executor_cannot_change_after_start() -> None:
 async def test_configure_checks_the_process_options(option: str, value: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         configure(**{option: value})
+
+
+# -- an executor that refuses the work (issue 12, item 9) ----------------------------------
+
+
+def _shut_down_thread_executor() -> concurrent.futures.Executor:
+    executor = concurrent.futures.ThreadPoolExecutor(1)
+    executor.shutdown()
+    return executor
+
+
+def _shut_down_threadworker_pool() -> concurrent.futures.Executor:
+    from threadworker._pool import ThreadPool
+
+    pool = ThreadPool(1)
+    pool.shutdown()
+    return pool
+
+
+def _shut_down_process_executor() -> concurrent.futures.Executor:
+    executor = concurrent.futures.ProcessPoolExecutor(1)
+    executor.shutdown()
+    return executor
+
+
+def _broken_process_executor() -> concurrent.futures.Executor:
+    executor = concurrent.futures.ProcessPoolExecutor(1)
+    with pytest.raises(concurrent.futures.process.BrokenProcessPool):
+        executor.submit(jobs.exit_hard, 3).result(WAIT)  # its process dies: the pool breaks
+    return executor
+
+
+REFUSING = {
+    "shut-down ThreadPoolExecutor": _shut_down_thread_executor,
+    "shut-down threadworker pool": _shut_down_threadworker_pool,
+    "shut-down ProcessPoolExecutor": _shut_down_process_executor,
+    "broken ProcessPoolExecutor": _broken_process_executor,
+}
+
+
+def _record(worker: Any) -> list[str]:
+    events: list[str] = []
+    for name in ("started", "returned", "errored", "aborted", "finished"):
+        getattr(worker, name).connect(lambda *_, n=name: events.append(n))
+    return events
+
+
+@pytest.mark.parametrize("refusing", list(REFUSING))
+async def test_a_function_refused_by_its_executor_ends_errored(refusing: str) -> None:
+    executor = REFUSING[refusing]()
+    try:
+        worker = create_worker(jobs.add, 1, 2, _executor=executor)
+        events = _record(worker)
+        worker.start()  # no raise: the refusal is the worker's outcome
+        assert worker._thread_done.is_set()  # nothing runs: the exit must not wait
+        with pytest.raises(RuntimeError, match=r"could not start.*refused the work") as info:
+            await asyncio.wait_for(worker, WAIT)
+        await asyncio.wait_for(worker.finished, WAIT)
+        assert type(executor).__name__ in str(info.value)
+        assert isinstance(info.value.__cause__, RuntimeError)  # the executor's own error
+        assert events == ["errored", "finished"]  # the work never started
+        assert not worker.is_running
+    finally:
+        executor.shutdown()
+
+
+async def test_a_generator_refused_by_its_executor_ends_errored() -> None:
+    executor = _shut_down_thread_executor()
+    worker = create_worker(thread_names, 3, _executor=executor)
+    events = _record(worker)
+    errors: list[BaseException] = []
+    worker.errored.connect(errors.append)
+    worker.start()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert events == ["errored", "finished"]
+    assert "ThreadPoolExecutor" in str(errors[0])
+    assert not worker.is_running
+    with pytest.raises(RuntimeError, match="refused the work"):
+        await worker
+
+
+async def test_a_refused_worker_nobody_handles_is_reported(
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    worker = create_worker(jobs.add, 1, 2, _executor=_shut_down_thread_executor())
+    worker.start()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert [type(e["exception"]) for e in loop_errors] == [RuntimeError]
+
+
+def test_a_refused_worker_does_not_hold_up_the_exit() -> None:
+    import subprocess
+    import sys
+
+    code = """
+import asyncio, concurrent.futures
+from threadworker import create_worker
+
+async def main():
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    pool.shutdown()
+    worker = create_worker(abs, -1, _executor=pool, _ignore_errors=True)
+    worker.start()  # never awaited: the loop closes with it pending
+
+asyncio.run(main())
+print("exited", flush=True)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "PYTHONWARNINGS": "default"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exited" in result.stdout
+    assert "abandoned" not in result.stderr  # was: a 5 s wait, then a false warning

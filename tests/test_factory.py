@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+import threading
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
@@ -248,3 +250,85 @@ async def test_as_generator_function_yields_once_then_returns_the_value() -> Non
     assert await asyncio.wait_for(worker, WAIT) == 5
     await asyncio.wait_for(worker.finished, WAIT)
     assert seen == [None]
+
+
+# -- callables that make generators without being generator functions (issue 12, item 15) ---
+
+
+class Counter:
+    """An object whose ``__call__`` is a generator function."""
+
+    def __call__(self, n: int) -> Generator[int, None, int]:
+        yield from range(n)
+        return n
+
+
+def passthrough(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A decorator in the usual style: functools.wraps around the call."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        wrapper.calls.append(threading.get_ident())  # type: ignore[attr-defined]
+        return func(*args, **kwargs)
+
+    wrapper.calls = []  # type: ignore[attr-defined]
+    return wrapper
+
+
+class Holder:
+    static = staticmethod(gen)
+
+
+GENERATOR_MAKERS: dict[str, Callable[[], Callable[..., Any]]] = {
+    "__call__": Counter,
+    "wraps pass-through": lambda: passthrough(gen),
+    "staticmethod": lambda: Holder.__dict__["static"],
+    "partial of __call__": lambda: functools.partial(Counter()),
+    "partial of a pass-through": lambda: functools.partial(passthrough(gen)),
+    "pass-through of __call__": lambda: passthrough(Counter()),
+}
+
+
+@pytest.mark.parametrize("maker", list(GENERATOR_MAKERS))
+@pytest.mark.parametrize("how", ["create_worker", "thread_worker"])
+async def test_callables_that_make_generators_get_a_generator_worker(maker: str, how: str) -> None:
+    func = GENERATOR_MAKERS[maker]()
+    worker: WorkerBase[Any]
+    if how == "create_worker":
+        worker = create_worker(func, 3)
+    else:
+        make: Callable[[int], WorkerBase[Any]] = thread_worker(func)
+        worker = make(3)
+    assert isinstance(worker, GeneratorWorker)
+    assert [value async for value in worker] == [0, 1, 2]  # it ran: not returned unstarted
+    assert await asyncio.wait_for(worker, WAIT) == 3
+
+
+async def test_a_wrapper_of_a_generator_function_is_called_in_the_worker_thread() -> None:
+    func = passthrough(gen)
+    worker = create_worker(func, 2)
+    assert func.calls == []  # type: ignore[attr-defined]  # not on the home thread
+    values = [value async for value in worker]
+    assert values == [0, 1]
+    assert func.calls != [threading.get_ident()]  # type: ignore[attr-defined]
+    assert len(func.calls) == 1  # type: ignore[attr-defined]
+
+
+async def test_a_wrapper_that_consumes_its_generator_returns_what_it_returns() -> None:
+    def collect(func: Callable[..., Generator[int, None, Any]]) -> Callable[..., list[int]]:
+        @functools.wraps(func)
+        def wrapper(*args: Any) -> list[int]:
+            return list(func(*args))
+
+        return wrapper
+
+    worker = create_worker(collect(gen), 3)
+    assert await asyncio.wait_for(worker, WAIT) == [0, 1, 2]
+
+
+async def test_a_function_worker_can_still_be_asked_for_with_a_wrapper() -> None:
+    worker = create_worker(passthrough(gen), 2, _worker_class=FunctionWorker)
+    with pytest.warns(RuntimeWarning, match="returned a generator"):  # noqa: PT031
+        worker.start()
+        result = await asyncio.wait_for(worker, WAIT)
+    assert isinstance(result, Generator)

@@ -344,3 +344,66 @@ def test_process_workers_end_with_the_program(ending: str, tmp_path: Path) -> No
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert "abandoned" not in result.stderr  # processes can always be stopped
+
+
+# -- the abandoned warning says what applies to each worker (issue 12, item 16) ----------------
+
+ABANDONED = """
+import asyncio, concurrent.futures, threading
+from threadworker import configure, create_worker
+
+def stuck():
+    threading.Event().wait()
+
+def stuck_between_yields():
+    yield 1
+    threading.Event().wait()
+
+def never_runs():
+    return 1
+
+class TakesButNeverRuns(concurrent.futures.ThreadPoolExecutor):
+    # An executor that took the work (it can no longer be cancelled) but has
+    # not run it: busy with other work, say.
+    def submit(self, fn, /, *args, **kwargs):
+        future = concurrent.futures.Future()
+        future.set_running_or_notify_cancel()
+        return future
+
+async def main():
+    configure(shutdown_timeout=0.2)
+    worker = {make}
+    worker.start()
+    await worker.started
+
+asyncio.run(main())
+print("exited", flush=True)
+"""
+
+ABANDONED_CASES = {
+    "function": (
+        "create_worker(stuck)",
+        "FunctionWorker[stuck]: functions cannot be interrupted",
+    ),
+    "generator": (
+        "create_worker(stuck_between_yields)",
+        "GeneratorWorker[stuck_between_yields]: generators stop at their next yield, "
+        "and these did not reach one",
+    ),
+    "never started": (
+        "create_worker(never_runs, _executor=TakesButNeverRuns())",
+        "FunctionWorker[never_runs]: they never started running",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ABANDONED_CASES))
+def test_the_abandoned_warning_is_worded_for_the_kind_of_worker(case: str) -> None:
+    make, wording = ABANDONED_CASES[case]
+    result = run(ABANDONED.replace("{make}", make))
+    assert result.returncode == 0, result.stderr
+    assert "exited" in result.stdout
+    assert "threadworker abandoned 1 worker(s)" in result.stderr
+    assert wording in result.stderr
+    others = [w for c, (_, w) in ABANDONED_CASES.items() if c != case]
+    assert not any(other.split(": ", 1)[1] in result.stderr for other in others)

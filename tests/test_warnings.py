@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
 
-from threadworker import FunctionWorker, GeneratorWorker
+import process_jobs as jobs
+from threadworker import FunctionWorker, GeneratorWorker, WorkerBase, create_worker
 
 WAIT = 10
 
@@ -86,3 +87,63 @@ def test_work_routes_warnings_too() -> None:
     worker.warned.connect(lambda w: got.append(str(w[0])))
     worker.work()
     assert got == ["direct"]
+
+
+# -- Python's own warnings semantics inside workers (issue 12, item 14) ------------------------
+
+
+def record_in_generator(text: str) -> Generator[None, None, list[str]]:
+    yield
+    return jobs.record_warnings(text)
+
+
+async def _outcome_and_warned(worker: Any) -> tuple[Any, list[Any]]:
+    warned: list[Any] = []
+    worker.warned.connect(warned.append)
+    result = await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    return result, warned
+
+
+RECORDING: dict[str, Callable[[], WorkerBase[Any]]] = {
+    "thread function": lambda: FunctionWorker(jobs.record_warnings, "recorded"),
+    "thread generator": lambda: GeneratorWorker(record_in_generator, "recorded"),
+    "process function": lambda: create_worker(
+        jobs.record_warnings, "recorded", _executor="process"
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(RECORDING))
+async def test_catch_warnings_record_inside_a_worker_records(kind: str) -> None:
+    result, warned = await _outcome_and_warned(RECORDING[kind]())
+    assert result == ["recorded"]  # the worker's own recorder got it
+    assert warned == []  # and it went nowhere else
+
+
+IGNORING: dict[str, Callable[[], WorkerBase[Any]]] = {
+    "thread function": lambda: FunctionWorker(jobs.warn_under_ignore, "ignored"),
+    "process function": lambda: create_worker(
+        jobs.warn_under_ignore, "ignored", _executor="process"
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(IGNORING))
+async def test_a_filter_set_inside_a_worker_applies(kind: str) -> None:
+    # The suite turns warnings into errors: only the worker's own filter saves it.
+    result, warned = await _outcome_and_warned(IGNORING[kind]())
+    assert result == 1
+    assert warned == []
+
+
+@pytest.mark.filterwarnings("always::UserWarning")
+async def test_warned_still_gets_warnings_after_a_recorder_inside_the_worker() -> None:
+    def record_then_warn() -> list[str]:
+        recorded = jobs.record_warnings("recorded")
+        warnings.warn("after", UserWarning, stacklevel=1)
+        return recorded
+
+    result, warned = await _outcome_and_warned(FunctionWorker(record_then_warn))
+    assert result == ["recorded"]
+    assert [str(w[0]) for w in warned] == ["after"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import threading
 from collections.abc import Generator
 from typing import Any
@@ -457,3 +458,115 @@ async def test_awaiting_errored_waits_for_a_later_start() -> None:
     assert not worker.is_running
     worker.start()
     assert isinstance(await asyncio.wait_for(waiter, WAIT), ZeroDivisionError)
+
+
+# -- the home thread and the errored await, checked on their own (issue 12, item 18) --------
+
+
+async def test_callbacks_run_on_the_home_thread_when_the_work_ends_after_start_returned() -> None:
+    # The work waits until start() has returned: its outcome then arrives from
+    # the worker thread, never inline in start() on the home thread.
+    home = threading.get_ident()
+    may_end = threading.Event()
+
+    def work() -> int:
+        assert may_end.wait(WAIT)
+        return threading.get_ident()
+
+    worker = FunctionWorker(work)
+    seen: dict[str, int] = {}
+    for name in ("started", "returned", "finished"):
+        getattr(worker, name).connect(lambda *_, n=name: seen.setdefault(n, threading.get_ident()))
+    worker.start()
+    may_end.set()
+    worker_thread = await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert worker_thread != home
+    assert seen == dict.fromkeys(("started", "returned", "finished"), home)
+
+
+async def test_errored_callbacks_run_on_the_home_thread() -> None:
+    home = threading.get_ident()
+    may_end = threading.Event()
+
+    def work() -> None:
+        assert may_end.wait(WAIT)
+        raise ValueError("late")
+
+    worker = FunctionWorker(work)
+    seen: list[int] = []
+    worker.errored.connect(lambda _: seen.append(threading.get_ident()))
+    worker.finished.connect(lambda: seen.append(threading.get_ident()))
+    worker.start()
+    may_end.set()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert seen == [home, home]
+
+
+@pytest.mark.parametrize("started_first", [False, True], ids=["await-starts", "started"])
+async def test_await_worker_raises_the_exception_of_an_errored_worker(started_first: bool) -> None:
+    may_end = threading.Event()
+
+    def fail() -> None:
+        assert may_end.wait(WAIT)
+        raise ValueError("from the thread")
+
+    worker = FunctionWorker(fail)
+    errors: list[BaseException] = []
+    worker.errored.connect(errors.append)
+    if started_first:
+        worker.start()
+    waiting = asyncio.ensure_future(asyncio.wait_for(worker, WAIT))
+    await asyncio.sleep(0)  # the await is under way before the work ends
+    may_end.set()
+    with pytest.raises(ValueError, match="from the thread") as info:
+        await waiting
+    assert errors == [info.value]  # the worker's own exception, not a copy
+    assert "fail" in [f.co_name for f in _frames(info.value.__traceback__)]
+    with pytest.raises(ValueError, match="from the thread"):  # latched: again at once
+        await worker
+
+
+# -- callables that make generators (issue 12, item 15) ---------------------------------------
+
+
+def _numbers() -> Generator[int, None, str]:
+    yield 1
+    return "done"
+
+
+@pytest.mark.filterwarnings("always::RuntimeWarning")
+async def test_a_function_worker_whose_function_returns_a_generator_warns_with_the_fix() -> None:
+    worker = FunctionWorker(lambda: _numbers())
+    warned: list[str] = []
+    worker.warned.connect(lambda w: warned.append(str(w[0])))
+    result = await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert isinstance(result, Generator)
+    assert len(warned) == 1
+    assert "returned a generator" in warned[0]
+    assert "yield from" in warned[0]  # the fix
+
+
+def test_work_warns_too_when_the_function_returns_a_generator() -> None:
+    worker = FunctionWorker(lambda: _numbers())
+    errors: list[BaseException] = []
+    worker.errored.connect(errors.append)
+    worker.work()  # warnings are errors in this suite: the warning is the outcome
+    assert [type(e) for e in errors] == [RuntimeWarning]
+
+
+class _GeneratorCall:
+    def __call__(self) -> Generator[int, None, str]:
+        yield 1
+        return "done"
+
+
+@pytest.mark.parametrize(
+    "func",
+    [_GeneratorCall(), staticmethod(_numbers), functools.partial(_GeneratorCall())],
+    ids=["__call__", "staticmethod", "partial of __call__"],
+)
+def test_a_function_worker_refuses_what_surely_makes_a_generator(func: Any) -> None:
+    with pytest.raises(TypeError, match="use GeneratorWorker"):
+        FunctionWorker(func)

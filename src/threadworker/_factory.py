@@ -9,7 +9,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, overload
 from ._executors import WRAPPED_ATTRIBUTE, ExecutorSpec, resolve_executor
 from ._generator_worker import GeneratorWorker
 from ._progress import ProgressSpec, make_pbar
-from ._worker import FunctionWorker, WorkerBase, _check_callable, function_kind
+from ._worker import FunctionWorker, WorkerBase, _check_callable, makes_generator
 
 __all__ = ["as_generator_function", "create_worker", "thread_worker"]
 
@@ -59,8 +59,10 @@ def create_worker(
 ) -> WorkerBase[Any]:
     """Make a worker that runs ``func(*args, **kwargs)`` in another thread.
 
-    Picks :class:`GeneratorWorker` for generator functions and
-    :class:`FunctionWorker` otherwise.
+    Picks :class:`GeneratorWorker` for generator functions (and for
+    callables that make generators: objects with a generator ``__call__``,
+    ``staticmethod`` or ``partial`` objects and ``functools.wraps`` wrappers
+    of generator functions) and :class:`FunctionWorker` otherwise.
 
     Parameters
     ----------
@@ -106,7 +108,7 @@ def create_worker(
     if _worker_class is None:
         _check_callable(func, "create_worker")
         worker_class: type[WorkerBase[Any]] = (
-            GeneratorWorker if function_kind(func) == "generator" else FunctionWorker
+            GeneratorWorker if makes_generator(func) else FunctionWorker
         )
     elif isinstance(_worker_class, type) and issubclass(_worker_class, WorkerBase):
         worker_class = _worker_class
@@ -267,7 +269,7 @@ def thread_worker(
         if connect is not None:
             _validate_connect_shape(connect)
         if executor is not None:  # a bad executor fails here, not at the first call
-            is_generator = function_kind(func) == "generator"
+            is_generator = makes_generator(func)
             resolve_executor(executor, generator=is_generator, name=_name(func))
 
         @functools.wraps(func)

@@ -23,7 +23,7 @@ from ._latch import Latch
 from ._signal import SignalInstance, _SignalIterator
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
-from ._worker import WorkerBase, _name_of, function_kind
+from ._worker import WorkerBase, _name_of, makes_generator, surely_makes_generator
 from ._worker_signals import GeneratorWorkerSignals
 
 __all__ = ["GeneratorWorker"]
@@ -43,6 +43,13 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
     Delivery is in order and lossless: when the home thread falls behind, the
     generator blocks at its next ``yield`` until there is room.
 
+    *func* may also be a callable that makes a generator without being a
+    generator function: an object with a generator ``__call__``, a
+    ``staticmethod`` or ``partial`` of a generator function, or a
+    ``functools.wraps`` wrapper of one. A wrapper runs code of its own, so it
+    is called in the worker's thread; if it returns something other than a
+    generator, that is the worker's return value.
+
     Raises
     ------
     TypeError
@@ -57,13 +64,17 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         SignalsClass: type | None = None,  # superqt's spelling
         **kwargs: Any,
     ) -> None:
-        if function_kind(func) != "generator":
+        if not makes_generator(func):
             raise TypeError(
                 f"{_name_of(func)} is not a generator function: use FunctionWorker (or "
                 "create_worker, which picks it), or wrap it with as_generator_function"
             )
         super().__init__(func, *args, SignalsClass=SignalsClass, **kwargs)
-        self._driver: GeneratorDriver[Y, S, R] = GeneratorDriver(func(*args, **kwargs))
+        # Calling a generator function runs none of its code: done here, so a
+        # wrong argument fails now. A wrapper is called in the worker's thread.
+        self._driver: GeneratorDriver[Y, S, R] = GeneratorDriver(
+            func(*args, **kwargs) if surely_makes_generator(func) else None
+        )
         self._control = threading.Condition(threading.Lock())
         self._channel: Channel | None = None
         self._pause_latches: list[Latch[None]] = []
@@ -124,39 +135,48 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
 
         After ``paused`` is emitted, no value is delivered until ``resumed``.
         """
-        latch: Latch[None] = Latch()
         with self._control:
-            if self._state == "finished" or self._driver.abort_requested:
-                latch.set_exception(self._ended_error("paused"))
-            elif self._driver.request_pause() or self._pause_latches:
-                self._pause_latches.append(latch)  # confirmed by the next ``paused``
-                self._requests_changed()
-            else:
-                latch.set_result(None)  # paused already, and confirmed
-        return latch
+            return self._pause_locked()
 
     def resume(self) -> Latch[None]:
         """Resume a paused worker; the awaitable completes on ``resumed``."""
-        latch: Latch[None] = Latch()
         with self._control:
-            if self._state == "finished" or self._driver.abort_requested:
-                latch.set_exception(self._ended_error("resumed"))
-            elif self._driver.request_resume() or self._resume_latches:
-                self._resume_latches.append(latch)  # confirmed by the next ``resumed``
-                self._requests_changed()
-            else:
-                latch.set_result(None)  # not paused: nothing to do
-        return latch
+            return self._resume_locked()
 
     def toggle_pause(self) -> Latch[None]:
         """Pause if running, resume if paused; returns that call's awaitable.
 
-        Decided by the last request, not by :attr:`is_paused`: toggling twice
-        before the generator reached a ``yield`` pauses and then resumes.
+        Decided by the last request, not by :attr:`is_paused` (toggling twice
+        before the generator reached a ``yield`` pauses and then resumes), and
+        requested in the same step: toggles from several threads at once each
+        flip the state.
         """
         with self._control:
-            pause_requested = self._driver.pause_requested
-        return self.resume() if pause_requested else self.pause()
+            if self._driver.pause_requested:
+                return self._resume_locked()
+            return self._pause_locked()
+
+    def _pause_locked(self) -> Latch[None]:
+        latch: Latch[None] = Latch()
+        if self._state == "finished" or self._driver.abort_requested:
+            latch.set_exception(self._ended_error("paused"))
+        elif self._driver.request_pause() or self._pause_latches:
+            self._pause_latches.append(latch)  # confirmed by the next ``paused``
+            self._requests_changed()
+        else:
+            latch.set_result(None)  # paused already, and confirmed
+        return latch
+
+    def _resume_locked(self) -> Latch[None]:
+        latch: Latch[None] = Latch()
+        if self._state == "finished" or self._driver.abort_requested:
+            latch.set_exception(self._ended_error("resumed"))
+        elif self._driver.request_resume() or self._resume_latches:
+            self._resume_latches.append(latch)  # confirmed by the next ``resumed``
+            self._requests_changed()
+        else:
+            latch.set_result(None)  # not paused: nothing to do
+        return latch
 
     def _ended_error(self, what: str) -> WorkerFinishedError:
         return WorkerFinishedError(f"{self._signal_owner_name()} finished before it {what}")
@@ -262,13 +282,29 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
 
     def _run(self, context: contextvars.Context, put: Callable[[Any], object]) -> None:
         """Drive the generator until it ends (its own thread, or ``work()``'s)."""
+        self._began = True
         try:
             # One context for the generator's whole life, as if it ran inline.
-            context.run(drive, self._driver, self._control, put)
+            if self._driver.has_generator or context.run(self._make_generator, put):
+                context.run(drive, self._driver, self._control, put)
         except BaseException as exc:  # pragma: no cover - a bug here must not hang
             put(Event("errored", exc))
         finally:
             self._thread_done.set()
+
+    def _make_generator(self, put: Callable[[Any], object]) -> bool:
+        """Call a wrapper of a generator function; False if that ended the work."""
+        try:
+            made = self._func(*self._args, **self._kwargs)
+        except BaseException as exc:
+            put(Event("errored", exc))
+            return False
+        if not isinstance(made, Generator):  # the wrapper ran the generator itself
+            put(Event("returned", made))
+            return False
+        with self._control:
+            self._driver.attach(made)
+        return True
 
     def _deliver_warning(self, args: WarningArgs) -> None:
         channel = self._channel
@@ -357,8 +393,7 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         quit); raises the generator's exception if it fails.
         """
         iterator = self.yielded._subscribe(_WorkerIterator(self))
-        if self._state == "created":
-            self.start()
+        self._start_if_new()
         return iterator
 
 

@@ -37,7 +37,7 @@ from typing import Any, cast
 from ._current import current_worker_var
 from ._progress import ProgressCounts
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
-from ._warnings import WarningArgs, install_warning_router
+from ._warnings import WarningArgs, install_warning_router, warning_hooks
 
 __all__ = ["PortableError", "serve"]
 
@@ -127,6 +127,8 @@ class RemoteWorker:
         self._pbar: ProgressRelay | None = None
         #: Why the job must end in error: a value it made could not be sent.
         self.failure: BaseException | None = None
+        # The job's own catch_warnings(record=True) must get its warnings.
+        self._warning_hooks = warning_hooks()
 
     @property
     def abort_requested(self) -> bool:

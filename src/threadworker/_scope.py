@@ -182,15 +182,41 @@ class WorkerScope:
             # Processes, unlike threads, can be stopped: none is ever abandoned.
             process_pool.stop(timeout=self.terminate_after)
         if abandoned:
-            names = ", ".join(sorted(w._signal_owner_name() for w in abandoned))
             warnings.warn(
-                f"threadworker abandoned {len(abandoned)} worker(s) still running "
-                f"{self.shutdown_timeout:g} s after they were asked to quit: {names}. "
-                "Functions cannot be interrupted: poll current_worker().abort_requested, "
-                "or write them as generators that yield.",
-                RuntimeWarning,
-                stacklevel=2,
+                _abandoned_message(abandoned, self.shutdown_timeout), RuntimeWarning, stacklevel=2
             )
+
+
+#: Why a worker can still be running after quit(), by what it is (see
+#: ``WorkerBase._abandon_kind``), and what to do about it.
+_ABANDONED_BECAUSE = {
+    "function": (
+        "functions cannot be interrupted: poll current_worker().abort_requested, "
+        "or write them as generators that yield"
+    ),
+    "generator": (
+        "generators stop at their next yield, and these did not reach one "
+        "(blocked in a call, or computing between yields): yield more often, "
+        "or poll current_worker().abort_requested"
+    ),
+    "unstarted": (
+        "they never started running: their executor took them but neither ran "
+        "nor cancelled them (it may be busy with other work)"
+    ),
+}
+
+
+def _abandoned_message(abandoned: list[WorkerBase[Any]], timeout: float) -> str:
+    """The shutdown warning naming abandoned workers, with the reason for each kind."""
+    message = (
+        f"threadworker abandoned {len(abandoned)} worker(s) still running "
+        f"{timeout:g} s after they were asked to quit."
+    )
+    for kind, because in _ABANDONED_BECAUSE.items():
+        these = sorted(w._signal_owner_name() for w in abandoned if w._abandon_kind() == kind)
+        if these:  # each name once, with what applies to it
+            message += f" {', '.join(these)}: {because}."
+    return message
 
 
 async def _await_finished(worker: WorkerBase[Any]) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import functools
 import inspect
 import sys
+import threading
 import types
 import weakref
 from collections import deque
@@ -97,10 +98,13 @@ class Signal(Generic[T]):
     def __get__(self, instance: object, owner: type | None = None) -> Signal[T] | SignalInstance[T]:
         if instance is None:
             return self
-        bound: SignalInstance[T] = SignalInstance(self, instance)  # type: ignore[arg-type]
+        made: SignalInstance[T] = SignalInstance(self, instance)  # type: ignore[arg-type]
         # Cache on the instance: this non-data descriptor is not consulted again.
-        instance.__dict__[self.name] = bound
-        instance._signal_created(bound)  # type: ignore[attr-defined]
+        # setdefault: of two threads reading it first at once, both get the
+        # same instance (a connect to the other one would be lost).
+        bound: SignalInstance[T] = instance.__dict__.setdefault(self.name, made)
+        if bound is made:
+            instance._signal_created(bound)  # type: ignore[attr-defined]
         return bound
 
 
@@ -121,6 +125,7 @@ class SignalInstance(Generic[T]):
         "_closed",
         "_iterators",
         "_latch",
+        "_lock",
         "_on_space",
         "_owner_hold",
         "_owner_ref",
@@ -133,6 +138,9 @@ class SignalInstance(Generic[T]):
         self._signal = signal
         self._owner_ref = weakref.ref(owner)
         self._slots: list[_Slot] = []  # replaced, never mutated: emit iterates it
+        # Serialises the replacements of _slots: connect and disconnect may come
+        # from any thread, and a read-copy-write would lose a racing one.
+        self._lock = threading.Lock()
         self._latch: Latch[T] | None = Latch() if signal.once else None
         self._waiters: list[Latch[T]] = []
         # Weak, so an iterator abandoned by ``break`` is dropped; a plain list
@@ -170,30 +178,44 @@ class SignalInstance(Generic[T]):
         worker's): emitting this one then emits that one. Returns *callback*,
         so this works as a decorator.
 
+        Callable from any thread; an emission under way when it is called
+        may or may not reach *callback*.
+
         Raises
         ------
         TypeError
             If *callback* is not callable (and not a signal to chain into).
         """
-        self._slots = [*self._slots, _Slot(callback, self._signal.nargs)]
+        slot = _Slot(callback, self._signal.nargs)
+        with self._lock:
+            self._slots = [*self._slots, slot]
         return callback
 
     def disconnect(self, callback: Callable[..., Any] | SignalLike | None = None) -> None:
         """Disconnect *callback*, or every callback when called with none.
+
+        Callable from any thread; an emission under way when it is called
+        may still reach *callback*.
 
         Raises
         ------
         ValueError
             If *callback* is not connected.
         """
-        if callback is None:
-            self._slots = []
-            return
-        for index, slot in enumerate(self._slots):
-            if slot.matches(callback):
-                self._slots = self._slots[:index] + self._slots[index + 1 :]
+        with self._lock:
+            if callback is None:
+                self._slots = []
                 return
+            for index, slot in enumerate(self._slots):
+                if slot.matches(callback):
+                    self._slots = self._slots[:index] + self._slots[index + 1 :]
+                    return
         raise ValueError(f"{callback!r} is not connected to {self.signal}")
+
+    def _drop_dead_slots(self) -> None:
+        """Forget callbacks whose receiver was deleted (after an emission saw one)."""
+        with self._lock:
+            self._slots = [slot for slot in self._slots if slot.alive()]
 
     def has_receivers(self) -> bool:
         """Return whether anything would receive the next emission."""
@@ -248,7 +270,7 @@ class SignalInstance(Generic[T]):
             except Exception as exc:
                 self._report(exc, f"Exception in callback {slot!r} of {self.signal}")
         if dead:
-            self._slots = [slot for slot in self._slots if slot.alive()]
+            self._drop_dead_slots()
         payload: Any = args[0] if args else None
         if self._latch is not None:
             self._latch.set_result(payload)
@@ -276,7 +298,7 @@ class SignalInstance(Generic[T]):
             except Exception as exc:
                 self._report(exc, f"Exception in callback {slot!r} of {self.signal}")
         if dead:
-            self._slots = [slot for slot in self._slots if slot.alive()]
+            self._drop_dead_slots()
         if self._waiters:
             waiters, self._waiters = self._waiters, []
             for latch in waiters:

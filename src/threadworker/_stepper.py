@@ -157,6 +157,11 @@ class GeneratorDriver(Generic[Y, S, R]):
 
     # -- doing ------------------------------------------------------------------------
     @property
+    def has_generator(self) -> bool:
+        """Whether a generator is attached."""
+        return self._generator is not None
+
+    @property
     def generator(self) -> Generator[Y, S, R]:
         """The generator being driven."""
         assert self._generator is not None, "attach() a generator first"

@@ -25,6 +25,7 @@ from ._dispatch import Dispatcher, report_exception
 from ._exceptions import WorkerAborted, WorkerFinishedError, WorkerProcessDied
 from ._executors import (
     IN_THREAD,
+    WRAPPED_ATTRIBUTE,
     Placement,
     check_picklable,
     portable_function,
@@ -34,7 +35,7 @@ from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._scope import current_scope, scopes_on_this_thread
 from ._signal import SignalInstance
-from ._warnings import WarningArgs, install_warning_router
+from ._warnings import WarningArgs, WarningHooks, install_warning_router, warning_hooks
 from ._worker_signals import WorkerBaseSignals, adopt_signals
 
 if TYPE_CHECKING:
@@ -100,6 +101,12 @@ class WorkerBase(WorkerBaseSignals[R]):
             else getattr(func, "__name__", None) or type(func).__name__
         )
         self._state = _CREATED
+        # Guards the state's transitions (start, quit, finish) and the quit
+        # latch across threads; never held while user code or callbacks run.
+        self._state_lock = threading.Lock()
+        self._launched = False  # _launch() returned: quit() may act on the work
+        self._never_ran = False  # its executor refused it: no ``started``
+        self._began = False  # its code started running (in a thread of this process)
         self._abort_requested = False
         self._ignore_errors = False
         self._scope: WorkerScope | None = None
@@ -115,6 +122,7 @@ class WorkerBase(WorkerBaseSignals[R]):
         self._job: ProcessJob | None = None  # with executor="process"
         if SignalsClass is not None:
             adopt_signals(self, SignalsClass)
+        self._warning_hooks: WarningHooks | None = None  # as they were at start
 
     _is_generator = False
 
@@ -181,7 +189,13 @@ class WorkerBase(WorkerBaseSignals[R]):
 
         Callbacks run on the thread of the running asyncio loop; with no loop
         running, on the QApplication's thread; from inside another worker, on
-        that worker's home.
+        that worker's home. Callable from any thread: when several threads
+        start one worker at once, exactly one starts it.
+
+        If the executor refuses the work (it was shut down, or is broken), the
+        worker ends ``errored`` with a :class:`RuntimeError` that says so (the
+        executor's own error is its ``__cause__``), then ``finished``; it
+        emits no ``started``, since the work never ran.
 
         Raises
         ------
@@ -191,20 +205,31 @@ class WorkerBase(WorkerBaseSignals[R]):
         TypeError
             If the worker was made without a function (``WorkerBase()``).
         """
-        if self._state != _CREATED:
-            raise RuntimeError(
-                f"{self._signal_owner_name()} was already "
-                f"{'started' if self.is_running else 'run'}; "
-                "a worker runs once: create a new one to run again"
-            )
+        self._start(required=True)
+
+    def _start_if_new(self) -> None:
+        """Start the worker unless someone already did (``await``, ``async with``)."""
+        self._start(required=False)
+
+    def _start(self, *, required: bool) -> None:
+        if self._state != _CREATED:  # checked first: the clearer message
+            if required:
+                self._raise_started()
+            return
         self._check_has_function()
         scope = current_scope()
-        scope.add(self)
-        self._release_holds()  # the scope holds it while it runs
-        self._scope = scope
-        self._dispatcher = scope.dispatcher
-        self._state = _RUNNING
+        with self._state_lock:
+            if self._state != _CREATED:  # another thread won the race
+                if required:
+                    self._raise_started()
+                return
+            scope.add(self)
+            self._release_holds()  # the scope holds it while it runs
+            self._scope = scope
+            self._dispatcher = scope.dispatcher
+            self._state = _RUNNING
         install_warning_router()
+        self._warning_hooks = warning_hooks()
         context = contextvars.copy_context()
         context.run(current_worker_var.set, self)
         if "started" in self.__dict__:
@@ -212,7 +237,43 @@ class WorkerBase(WorkerBaseSignals[R]):
             self._dispatcher.post(self._ensure_started)
         # Otherwise nobody listens yet: it is emitted when someone connects, or
         # just before the worker's first delivery (see _ensure_started).
-        self._launch(context)
+        try:
+            self._launch(context)
+        except Exception as exc:  # a shut-down or broken executor, no thread left
+            self._refused(exc)
+            return
+        with self._state_lock:
+            self._launched = True
+            abort = self._abort_requested
+        if abort:  # quit() from another thread while _launch() ran
+            self._request_abort()
+
+    def _raise_started(self) -> NoReturn:
+        raise RuntimeError(
+            f"{self._signal_owner_name()} was already "
+            f"{'started' if self.is_running else 'run'}; "
+            "a worker runs once: create a new one to run again"
+        )
+
+    def _refused(self, exc: Exception) -> None:
+        """End a worker whose work could not be handed to its executor or thread."""
+        error = RuntimeError(
+            f"{self._signal_owner_name()} could not start: {self._placement_name()} "
+            f"refused the work ({type(exc).__name__}: {exc})"
+        )
+        error.__cause__ = exc
+        self._never_ran = True
+        self._thread_done.set()  # nothing runs: exit must not wait for it
+        assert self._dispatcher is not None
+        self._dispatcher.post(self._finish, "errored", error)
+
+    def _placement_name(self) -> str:
+        placement = self._placement
+        if placement.kind == "process":
+            return "threadworker's worker processes"
+        if placement.executor is not None:
+            return f"its executor ({type(placement.executor).__name__})"
+        return "threadworker's thread pool" if not self._is_generator else "a new thread"
 
     def work(self) -> R | None:
         """Run the work synchronously in this thread, emitting signals directly.
@@ -227,12 +288,15 @@ class WorkerBase(WorkerBaseSignals[R]):
         TypeError
             If the worker was made without a function (``WorkerBase()``).
         """
-        if self._state != _CREATED:
-            raise RuntimeError(f"{self._signal_owner_name()} was already started")
         self._check_has_function()
-        self._release_holds()
-        self._state = _RUNNING
+        with self._state_lock:
+            if self._state != _CREATED:
+                raise RuntimeError(f"{self._signal_owner_name()} was already started")
+            self._release_holds()
+            self._state = _RUNNING
+            self._launched = True
         install_warning_router()
+        self._warning_hooks = warning_hooks()
         context = contextvars.copy_context()
         context.run(current_worker_var.set, self)
         self._fire("started")
@@ -256,21 +320,33 @@ class WorkerBase(WorkerBaseSignals[R]):
         return early. A worker that was never started finishes at once.
 
         Works as a Qt slot: ``button.clicked.connect(worker.quit)``. Not
-        awaiting the result is fine.
+        awaiting the result is fine. Callable from any thread, also while
+        another thread calls :meth:`start`: either the worker never starts
+        (``start`` then raises) or it starts and is asked to stop. A worker
+        that never started has no home yet: its ``aborted`` and ``finished``
+        are emitted at once, on the calling thread.
         """
-        if self._state == _CREATED:
-            self._abort_requested = True
+        finish_now = request_abort = False
+        with self._state_lock:
+            if self._state == _CREATED:
+                self._abort_requested = True
+                self._state = _RUNNING  # start() now refuses; _finish runs once
+                finish_now = True
+            elif self._state == _RUNNING and not self._abort_requested:
+                self._abort_requested = True
+                request_abort = self._launched  # else start() asks, once launched
+            if self._quit_latch is None:
+                self._quit_latch = Latch()
+            latch = self._quit_latch
+            finished = self._state == _FINISHED
+        if finish_now:
             self._thread_done.set()
-            self._state = _RUNNING  # so _finish runs once
             self._finish("aborted", None)
-        elif self._state == _RUNNING and not self._abort_requested:
-            self._abort_requested = True
+        elif request_abort:
             self._request_abort()
-        if self._quit_latch is None:
-            self._quit_latch = Latch()
-            if self._state == _FINISHED:
-                self._quit_latch.set_result(None)
-        return self._quit_latch
+        if finished:
+            latch.set_result(None)
+        return latch
 
     @staticmethod
     def await_workers(msecs: int | None = None) -> None:
@@ -294,14 +370,12 @@ class WorkerBase(WorkerBaseSignals[R]):
         WorkerAborted
             If the worker was quit.
         """
-        if self._state == _CREATED:
-            self.start()
+        self._start_if_new()
         return (yield from self.returned.__await__())
 
     async def __aenter__(self) -> Self:
         """Start the worker (if needed) for the ``async with`` block."""
-        if self._state == _CREATED:
-            self.start()
+        self._start_if_new()
         return self
 
     async def __aexit__(
@@ -330,7 +404,7 @@ class WorkerBase(WorkerBaseSignals[R]):
         awaits raise :class:`WorkerFinishedError` (see :meth:`__del__`).
         """
         if self._state == _CREATED and signal.name in _AWAITING_STARTS:
-            self.start()
+            self._start_if_new()
 
     def _release_holds(self) -> None:
         """Stop holding this worker through its signals: it started or finished."""
@@ -352,6 +426,18 @@ class WorkerBase(WorkerBaseSignals[R]):
         )
         for signal in signals:
             signal._close(reason)
+
+    def _abandon_kind(self) -> Literal["function", "generator", "unstarted"]:
+        """What kept this worker running after quit(), for the shutdown warning."""
+        if not self._work_began():
+            return "unstarted"
+        return "generator" if self._is_generator else "function"
+
+    def _work_began(self) -> bool:
+        """Whether the work's code started running."""
+        if self._placement.kind == "process":
+            return self._launched  # its process is killed; never left waiting
+        return self._began
 
     # -- subclass hooks -------------------------------------------------------------------
     def _launch(self, context: contextvars.Context) -> None:
@@ -390,7 +476,7 @@ class WorkerBase(WorkerBaseSignals[R]):
 
     def _ensure_started(self) -> None:
         """Emit ``started`` unless it was: every delivery calls this first."""
-        if "started" not in self._fired:
+        if "started" not in self._fired and not self._never_ran:
             self._fire("started")
 
     def _finish(self, outcome: str, payload: Any) -> None:
@@ -412,7 +498,8 @@ class WorkerBase(WorkerBaseSignals[R]):
             else:
                 self._fire("aborted")
         finally:
-            self._state = _FINISHED
+            with self._state_lock:
+                self._state = _FINISHED
             try:
                 self._fire("finished")
             finally:
@@ -422,8 +509,10 @@ class WorkerBase(WorkerBaseSignals[R]):
                 self._finished_cleanup()
                 if self._pbar is not None:
                     self._pbar.close()
-                if self._quit_latch is not None:
-                    self._quit_latch.set_result(None)
+                with self._state_lock:
+                    quit_latch = self._quit_latch
+                if quit_latch is not None:
+                    quit_latch.set_result(None)
                 if self._scope is not None:
                     self._scope.discard(self)
 
@@ -553,7 +642,7 @@ class FunctionWorker(WorkerBase[R]):
     """
 
     def __init__(self, func: Callable[..., R], *args: Any, **kwargs: Any) -> None:
-        if function_kind(func) == "generator":
+        if surely_makes_generator(func):
             raise TypeError(
                 f"{_name_of(func)} is a generator function: use GeneratorWorker, or "
                 "create_worker/@thread_worker which pick the right worker class"
@@ -625,11 +714,21 @@ class FunctionWorker(WorkerBase[R]):
         assert self._dispatcher is not None
         self._dispatcher.post(self._finish, kind, payload)
 
+    def _work_began(self) -> bool:
+        future = self._future
+        if self._placement.kind == "executor":  # runs elsewhere: ask its future
+            return future is not None and (future.running() or future.done())
+        return super()._work_began()
+
     def _run_in_thread(self) -> R:
+        self._began = True
         if self._placement.executor is None:  # a thread of ours: named after its work
             threading.current_thread().name = f"threadworker-{self._name}"
         try:
-            return self._func(*self._args, **self._kwargs)  # type: ignore[no-any-return]
+            result = self._func(*self._args, **self._kwargs)
+            if isinstance(result, Generator):  # a generator function in disguise
+                warnings.warn(_returned_generator(self._name), RuntimeWarning, stacklevel=1)
+            return result  # type: ignore[no-any-return]
         finally:
             self._thread_done.set()
 
@@ -646,8 +745,13 @@ class FunctionWorker(WorkerBase[R]):
             self._finish("returned", future.result())
 
     def _work_here(self, context: contextvars.Context) -> None:
+        self._began = True
         try:
             result = context.run(self._func, *self._args, **self._kwargs)
+            if isinstance(result, Generator):  # a generator function in disguise
+                context.run(
+                    warnings.warn, _returned_generator(self._name), RuntimeWarning, stacklevel=1
+                )
         except Exception as exc:
             self._finish("errored", exc)
         else:
@@ -726,6 +830,8 @@ def function_kind(func: object) -> FunctionKind:
     One flag read instead of several ``inspect`` calls per worker; ``inspect``
     (which unwraps partials) is the fallback for other callables.
     """
+    if isinstance(func, types.BuiltinFunctionType):
+        return "function"  # no code to read, and inspect would look for some
     code = getattr(func, "__code__", None)
     if isinstance(code, types.CodeType):
         flags = code.co_flags
@@ -743,6 +849,75 @@ def function_kind(func: object) -> FunctionKind:
     if inspect.isasyncgenfunction(func):
         return "async generator"
     return "function"
+
+
+def makes_generator(func: object) -> bool:
+    """Whether calling *func* gives a generator to step, looking through wrappers.
+
+    Besides generator functions (and partials and methods of them) this sees
+    callable objects whose ``__call__`` is one, ``staticmethod`` and
+    ``classmethod`` objects, and ``functools.wraps`` pass-throughs
+    (``__wrapped__``).
+    """
+    return _generator_function_under(func, through_wrapped=True) is not None
+
+
+def surely_makes_generator(func: object) -> bool:
+    """Whether calling *func* only makes a generator, running none of its code.
+
+    As :func:`makes_generator`, minus ``__wrapped__``: a wrapper runs code of
+    its own, and may return something else than the generator it wraps.
+    """
+    return _generator_function_under(func, through_wrapped=False) is not None
+
+
+def _generator_function_under(func: object, *, through_wrapped: bool) -> object | None:
+    """The generator function *func* calls, or None if it is not one of the kinds known."""
+    for _ in range(32):  # bounded: a wrapper chain may loop
+        if function_kind(func) == "generator":
+            return func
+        inner = _called_by(func, through_wrapped=through_wrapped)
+        if inner is None:
+            return None
+        func = inner
+    return None
+
+
+def _called_by(func: object, *, through_wrapped: bool) -> object | None:
+    """The callable that *func* hands its call to, if it is a known kind of wrapper."""
+    if isinstance(func, types.FunctionType):  # the common case: answered at once
+        # @thread_worker's wrapper returns a worker, not the generator it wraps.
+        attributes = func.__dict__
+        if through_wrapped and WRAPPED_ATTRIBUTE not in attributes:
+            wrapped: object = attributes.get("__wrapped__")
+            return wrapped
+        return None
+    if isinstance(func, types.BuiltinFunctionType):
+        return None
+    if isinstance(func, functools.partial):
+        partial_func: object = func.func
+        return partial_func
+    inner: object = getattr(func, "__func__", None)  # staticmethod, classmethod, method
+    if inner is not None:
+        return inner
+    if through_wrapped:  # a callable object that is itself a wrapper
+        outer: object = getattr(func, "__wrapped__", None)
+        if outer is not None:
+            return outer
+    if not isinstance(func, type):
+        call = inspect.getattr_static(type(func), "__call__", None)  # an instance's
+        if isinstance(call, types.FunctionType):
+            return call
+    return None
+
+
+def _returned_generator(name: str) -> str:
+    return (
+        f"{name} returned a generator, which a FunctionWorker does not step: "
+        "'returned' carries it unstarted. To run it in the worker, make the "
+        "function a generator function (e.g. `def run(): return (yield from make())`) "
+        "and create the worker with create_worker or @thread_worker"
+    )
 
 
 def _check_callable(func: object, worker_kind: str) -> None:
