@@ -103,3 +103,15 @@ def test_several_workers_in_one_widget(qtbot: QtBot) -> None:
     with qtbot.waitSignal(widget.all_finished, timeout=WAIT_MS):
         first.start()
         second.start()
+
+
+def test_yielded_slots_see_their_yield_counted(qtbot: QtBot) -> None:
+    # The napari way: app.exec()-style delivery, no asyncio loop.
+    worker = create_worker(range_gen, 3, _progress={"total": 3})
+    bar = worker.pbar
+    assert bar is not None
+    seen: list[int] = []
+    worker.yielded.connect(lambda value: seen.append(bar.n))
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+    assert seen == [1, 2, 3]

@@ -275,12 +275,14 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
     def _handle(self, item: Any) -> None:
         """Deliver one channel item (home thread)."""
         if type(item) is not Event:
+            pbar = self._pbar
+            if pbar is not None and not pbar._explicit:
+                # napari's rule: every yield is a step, counted before the
+                # ``yielded`` callbacks run, so they see it in ``pbar.n``.
+                pbar.update(1)
             signal = self._yielded_signal
             if signal is not None:
                 signal._emit_value(item)
-            pbar = self._pbar
-            if pbar is not None and not pbar._explicit:
-                pbar.update(1)  # napari's rule: every yield is a step
             return
         kind = item.kind
         if kind == "received":
