@@ -202,32 +202,41 @@ def _progress_class() -> type[Any]:
     return WorkerProgress
 
 
-@functools.cache
 def register_return_types() -> None:
     """Teach magicgui and napari's app model what to do with a returned worker.
 
     napari does this for its own worker classes when it makes its
-    application; magicgui's registry is per process, so this runs once.
+    application. magicgui's registry is one per process; the app model's
+    store is checked each time (napari's tests make a new one per test).
     """
+    _register_with_magicgui()
+    try:
+        from napari._app_model import get_app_model
+    except ImportError:  # pragma: no cover - other napari versions
+        return
+    from napari import types
+
+    from ._worker import FunctionWorker
+
+    store = get_app_model().injection_store
+    for data_type in (*_layer_data_types(), types.LayerDataTuple, list[types.LayerDataTuple]):
+        hint = FunctionWorker[data_type]  # type: ignore[valid-type]
+        if next(iter(store.iter_processors(hint)), None) is None:
+            processor = functools.partial(_show_returned, data_type=data_type)
+            store.register(processors={hint: processor})
+
+
+@functools.cache
+def _register_with_magicgui() -> None:
     try:
         import magicgui
     except ImportError:  # pragma: no cover - napari depends on magicgui
         return
-    from napari import types
-
     from ._generator_worker import GeneratorWorker
     from ._worker import FunctionWorker
 
     magicgui.register_type(FunctionWorker, return_callback=_show_results)
     magicgui.register_type(GeneratorWorker, return_callback=_show_results)
-    try:
-        from napari._app_model import get_app_model
-    except ImportError:  # pragma: no cover - other napari versions
-        return
-    store = get_app_model().injection_store
-    for data_type in (*_layer_data_types(), types.LayerDataTuple, list[types.LayerDataTuple]):
-        processor = functools.partial(_show_returned, data_type=data_type)
-        store.register(processors={FunctionWorker[data_type]: processor})  # type: ignore[valid-type]
 
 
 def _layer_data_types() -> list[Any]:
