@@ -356,3 +356,44 @@ async def test_generator_started_connected_after_start_comes_first() -> None:
     assert [e for e in events if isinstance(e, tuple) and e[0] == "yielded"] == [
         ("yielded", i) for i in range(3)
     ]
+
+
+async def test_is_paused_only_once_actually_paused() -> None:
+    worker = GeneratorWorker(forever)
+    seen_in_paused: list[bool] = []
+    worker.paused.connect(lambda: seen_in_paused.append(is_paused(worker)))
+    worker.start()
+    await asyncio.wait_for(worker.yielded, WAIT)
+    confirmation = worker.pause()
+    assert not is_paused(worker)  # asked, not yet paused (superqt's meaning)
+    await asyncio.wait_for(confirmation, WAIT)
+    assert seen_in_paused == [True]
+    assert is_paused(worker)
+    await asyncio.wait_for(worker.toggle_pause(), WAIT)  # resumes
+    assert not is_paused(worker)
+    await asyncio.wait_for(worker.quit(), WAIT)
+
+
+def test_is_paused_in_work_on_this_thread() -> None:
+    # superqt's test_thread_generator_worker_in_main_thread, in short.
+    def numbers() -> Generator[int, None, str]:
+        yield from range(5)
+        return "end"
+
+    worker = GeneratorWorker(numbers)
+    states: list[tuple[str, bool]] = []
+
+    def on_yield(value: int) -> None:
+        if value == 1:
+            worker.pause()
+            states.append(("asked", is_paused(worker)))
+
+    def on_paused() -> None:
+        states.append(("paused", is_paused(worker)))
+        worker.toggle_pause()
+
+    worker.yielded.connect(on_yield)
+    worker.paused.connect(on_paused)
+    assert worker.work() == "end"
+    assert states == [("asked", False), ("paused", True)]
+    assert not is_paused(worker)

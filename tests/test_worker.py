@@ -394,3 +394,37 @@ async def test_quit_cancels_a_function_worker_still_queued() -> None:
     await asyncio.wait_for(blocker.finished, WAIT)
     assert ran == []
     assert events == ["started", "aborted", "finished"]
+
+
+def test_worker_base_is_constructible_without_a_function() -> None:
+    from threadworker import WorkerBaseSignals
+
+    worker: WorkerBase[Any] = WorkerBase()
+    assert isinstance(worker, WorkerBaseSignals)
+    assert worker.started is not None
+    assert worker.returned is not None
+    with pytest.raises(AttributeError):
+        _ = worker.aa  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="without a function"):
+        worker.start()
+    with pytest.raises(TypeError, match="without a function"):
+        worker.work()
+    assert not worker.is_running
+
+
+def test_signals_class_adds_the_signals_a_worker_lacks() -> None:
+    from threadworker import GeneratorWorkerSignals, Signal, WorkerBaseSignals
+
+    class Extra(WorkerBaseSignals[Any]):
+        progressed: Signal[int] = Signal(nargs=1)
+
+    worker = FunctionWorker(lambda: 1, SignalsClass=Extra)
+    seen: list[int] = []
+    extra: Any = worker
+    extra.progressed.connect(seen.append)
+    extra.progressed.emit(3)
+    assert seen == [3]
+    assert worker._kwargs == {}  # not passed on to the function
+    plain: WorkerBase[Any] = WorkerBase(SignalsClass=WorkerBaseSignals)
+    assert "progressed" not in vars(plain)
+    assert issubclass(GeneratorWorkerSignals, WorkerBaseSignals)

@@ -20,10 +20,11 @@ from typing import Any, Generic, NoReturn, TypeVar, cast
 from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._latch import Latch
-from ._signal import Signal, SignalInstance, _SignalIterator
+from ._signal import SignalInstance, _SignalIterator
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
 from ._worker import WorkerBase, _name_of, function_kind
+from ._worker_signals import GeneratorWorkerSignals
 
 __all__ = ["GeneratorWorker"]
 
@@ -32,7 +33,7 @@ S = TypeVar("S")
 R = TypeVar("R")
 
 
-class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
+class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S, R]):
     """Run a generator function in its own thread; stream what it yields.
 
     Besides the base signals it emits ``yielded`` for every value, and
@@ -49,17 +50,19 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         wrap it with :func:`as_generator_function`).
     """
 
-    yielded: Signal[Y] = Signal(nargs=1, doc="Emitted with every value the generator yields.")
-    paused: Signal[None] = Signal(doc="Emitted when the generator has paused.")
-    resumed: Signal[None] = Signal(doc="Emitted when the generator has resumed.")
-
-    def __init__(self, func: Callable[..., Generator[Y, S, R]], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Generator[Y, S, R]],
+        *args: Any,
+        SignalsClass: type | None = None,  # superqt's spelling
+        **kwargs: Any,
+    ) -> None:
         if function_kind(func) != "generator":
             raise TypeError(
                 f"{_name_of(func)} is not a generator function: use FunctionWorker (or "
                 "create_worker, which picks it), or wrap it with as_generator_function"
             )
-        super().__init__(func, *args, **kwargs)
+        super().__init__(func, *args, SignalsClass=SignalsClass, **kwargs)
         self._driver: GeneratorDriver[Y, S, R] = GeneratorDriver(func(*args, **kwargs))
         self._control = threading.Condition(threading.Lock())
         self._channel: Channel | None = None
@@ -70,14 +73,19 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         # executor="process": sends on their way, by the token the process returns.
         self._remote_sends: dict[int, Latch[None]] = {}
         self._future: concurrent.futures.Future[Any] | None = None  # thread executors
+        self._paused = False  # between ``paused`` and ``resumed`` (home thread)
 
     _is_generator = True
 
     # -- flow control ------------------------------------------------------------------
     @property
     def is_paused(self) -> bool:
-        """Whether a pause is requested (or in effect) and not yet resumed."""
-        return self._driver.pause_requested
+        """Whether the worker is paused: from its ``paused`` until its ``resumed``.
+
+        Right after :meth:`pause` it is still False: the generator pauses at
+        its next ``yield``, and ``paused`` says so (superqt's meaning).
+        """
+        return self._paused
 
     def send(self, value: S) -> Latch[None]:
         """Queue *value* for the generator: a later ``yield`` evaluates to it.
@@ -141,8 +149,14 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         return latch
 
     def toggle_pause(self) -> Latch[None]:
-        """Pause if running, resume if paused; returns that call's awaitable."""
-        return self.resume() if self.is_paused else self.pause()
+        """Pause if running, resume if paused; returns that call's awaitable.
+
+        Decided by the last request, not by :attr:`is_paused`: toggling twice
+        before the generator reached a ``yield`` pauses and then resumes.
+        """
+        with self._control:
+            pause_requested = self._driver.pause_requested
+        return self.resume() if pause_requested else self.pause()
 
     def _ended_error(self, what: str) -> WorkerFinishedError:
         return WorkerFinishedError(f"{self._signal_owner_name()} finished before it {what}")
@@ -290,6 +304,7 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         elif kind == "warned":
             self._emit_warning(item.payload)
         elif kind in ("paused", "resumed"):
+            self._paused = kind == "paused"
             self._fire(kind)
             with self._control:
                 latches = self._pause_latches if kind == "paused" else self._resume_latches

@@ -19,7 +19,7 @@ import threading
 import types
 import warnings
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol, TypeVar
 
 from ._current import current_worker_var
 from ._dispatch import Dispatcher, report_exception
@@ -34,8 +34,9 @@ from ._executors import (
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._scope import current_scope, scopes_on_this_thread
-from ._signal import Signal, SignalInstance
+from ._signal import SignalInstance
 from ._warnings import WarningArgs, install_warning_router
+from ._worker_signals import WorkerBaseSignals, adopt_signals
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -70,7 +71,7 @@ class WorkerHost(Protocol):
         """Show a warning nobody listens to (home thread)."""
 
 
-class WorkerBase(Generic[R]):
+class WorkerBase(WorkerBaseSignals[R]):
     """Run a callable in another thread and report back through signals.
 
     Every signal is a callback hook (``worker.returned.connect(show)``) and an
@@ -79,10 +80,16 @@ class WorkerBase(Generic[R]):
 
     Parameters
     ----------
-    func : callable
-        What to run.
+    func : callable, optional
+        What to run. superqt lets a worker be made without one (``WorkerBase()``);
+        such a worker has its signals but cannot be started.
     *args, **kwargs
         Passed to *func*.
+    SignalsClass : type, optional
+        superqt's hook for extra signals: a class (a QObject subclass with Qt
+        signals, or one declaring :class:`Signal` s) whose signals this worker
+        lacks become attributes of the worker. The worker classes' own signals
+        classes (:class:`WorkerBaseSignals` ...) change nothing.
 
     Raises
     ------
@@ -91,28 +98,23 @@ class WorkerBase(Generic[R]):
         function (those already run on the event loop: await them instead).
     """
 
-    started: Signal[None] = Signal(once=True, doc="Emitted when the work starts.")
-    finished: Signal[None] = Signal(once=True, doc="Emitted last, whatever the outcome.")
-    returned: Signal[R] = Signal(
-        nargs=1, once=True, doc="Emitted with the return value when the work returns."
-    )
-    errored: Signal[BaseException] = Signal(
-        nargs=1, once=True, doc="Emitted with the exception when the work raises."
-    )
-    aborted: Signal[None] = Signal(
-        once=True, doc="Emitted instead of ``returned`` when the worker was quit."
-    )
-    warned: Signal[WarningArgs] = Signal(
-        nargs=1,
-        doc="Emitted with ``showwarning``'s arguments for each warning the work raises.",
-    )
-
-    def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        _check_callable(func, type(self).__name__)
-        self._func = func
+    def __init__(
+        self,
+        func: Callable[..., Any] | None = None,
+        *args: Any,
+        SignalsClass: type | None = None,  # superqt's spelling
+        **kwargs: Any,
+    ) -> None:
+        if func is not None:
+            _check_callable(func, type(self).__name__)
+        self._func: Callable[..., Any] = _no_function if func is None else func
         self._args = args
         self._kwargs = kwargs
-        self._name = getattr(func, "__name__", None) or type(func).__name__
+        self._name = (
+            type(self).__name__
+            if func is None
+            else getattr(func, "__name__", None) or type(func).__name__
+        )
         self._state = _CREATED
         self._abort_requested = False
         self._ignore_errors = False
@@ -125,10 +127,12 @@ class WorkerBase(Generic[R]):
         #: Set when the work's thread is done with it (set at once if never run).
         self._thread_done = DoneFlag()
         self._placement: Placement = IN_THREAD
-        self._remote_func: Callable[..., Any] = func
+        self._remote_func: Callable[..., Any] = self._func
         self._job: ProcessJob | None = None  # with executor="process"
         self._host: WorkerHost | None = None
         self._hosted = False  # whether a host was looked for
+        if SignalsClass is not None:
+            adopt_signals(self, SignalsClass)
 
     _is_generator = False
 
@@ -219,6 +223,8 @@ class WorkerBase(Generic[R]):
         RuntimeError
             If the worker was already started or has finished, or if there is
             no loop or application to deliver to.
+        TypeError
+            If the worker was made without a function (``WorkerBase()``).
         """
         if self._state != _CREATED:
             raise RuntimeError(
@@ -226,6 +232,7 @@ class WorkerBase(Generic[R]):
                 f"{'started' if self.is_running else 'run'}; "
                 "a worker runs once: create a new one to run again"
             )
+        self._check_has_function()
         self._find_host()
         scope = current_scope()
         scope.add(self)
@@ -252,9 +259,12 @@ class WorkerBase(Generic[R]):
         ------
         RuntimeError
             If the worker was already started or has finished.
+        TypeError
+            If the worker was made without a function (``WorkerBase()``).
         """
         if self._state != _CREATED:
             raise RuntimeError(f"{self._signal_owner_name()} was already started")
+        self._check_has_function()
         self._state = _RUNNING
         install_warning_router()
         context = contextvars.copy_context()
@@ -262,6 +272,13 @@ class WorkerBase(Generic[R]):
         self._fire("started")
         self._work_here(context)
         return self._fired.get("returned")
+
+    def _check_has_function(self) -> None:
+        if self._func is _no_function:
+            raise TypeError(
+                f"{self._signal_owner_name()} was made without a function to run: "
+                "pass one (FunctionWorker(func, ...)) or use create_worker(func)"
+            )
 
     def quit(self) -> Latch[None]:
         """Ask the worker to stop; returns an awaitable that completes when it finished.
@@ -682,6 +699,11 @@ def _generator_only(method: str, name: str) -> str:
         f"{method}() needs a generator worker, but {name} is a plain function: "
         "make it a generator (yield where it may pause or receive values)"
     )
+
+
+def _no_function(*args: Any, **kwargs: Any) -> NoReturn:
+    """What a worker made without a function runs: nothing (start() refuses)."""
+    raise TypeError("this worker was made without a function to run")
 
 
 async def _wait_latch(latch: Latch[None]) -> None:
