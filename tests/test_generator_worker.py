@@ -397,3 +397,31 @@ def test_is_paused_in_work_on_this_thread() -> None:
     assert worker.work() == "end"
     assert states == [("asked", False), ("paused", True)]
     assert not is_paused(worker)
+
+
+def test_values_left_at_shutdown_are_dropped_but_the_ending_is_delivered(qtbot: Any) -> None:
+    # napari's quit closes its viewers, then the application: values the
+    # generator yielded meanwhile must not reach callbacks of a closed viewer.
+    three = threading.Event()
+
+    def frames() -> Generator[int, None, None]:
+        i = 0
+        while True:
+            yield i
+            i += 1
+            if i == 3:
+                three.set()
+            threading.Event().wait(0.001)
+
+    worker: GeneratorWorker[int, None, None] = GeneratorWorker(frames)
+    shown: list[int] = []
+    worker.yielded.connect(shown.append)
+    ending = record(worker)
+    worker.start()  # no event loop runs: nothing is delivered yet
+    assert three.wait(WAIT)
+    scope = worker._scope
+    assert scope is not None
+    scope.close_blocking(deliver=True)  # what the application's aboutToQuit does
+    scope.dispatcher.close()
+    assert shown == []
+    assert ending == ["started", "aborted", "finished"]
