@@ -95,3 +95,41 @@ SUPERQT_VERSION ?= 0.9.0
 .PHONY: test-compat
 test-compat: $(STAMP)
 	QT_API=$(QT_API) $(PY) tests/compat/run_superqt.py --version $(SUPERQT_VERSION) -q
+# napari: napari's own worker tests with the import swapped to threadworker
+# (tests_napari/swap_imports.py copies them out of the installed napari; none is
+# committed), then threadworker in a real napari viewer (tests_napari/: the
+# integration, and the guide's examples in examples/napari_guide.py, screenshots
+# into build/). Its own environment per napari version; `make test-napari
+# NAPARI_VERSION=latest` tries the newest. napari needs a GL context, which the
+# offscreen platform lacks: Xvfb + Mesa are installed with apt-get when missing.
+NAPARI_PIN := 0.9.2
+NAPARI_VERSION ?= $(NAPARI_PIN)
+NAPARI_VENV ?= .venv-napari$(if $(filter $(NAPARI_PIN),$(NAPARI_VERSION)),,-$(NAPARI_VERSION))
+NAPARI_PY := $(NAPARI_VENV)/bin/python
+NAPARI_SPEC := napari[pyqt6]$(if $(filter latest,$(NAPARI_VERSION)),,==$(NAPARI_VERSION))
+NAPARI_APT := xvfb xauth libgl1-mesa-dri libegl1 libxkbcommon-x11-0 libxcb-cursor0 \
+	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
+	libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libdbus-1-3 libfontconfig1
+XVFB := xvfb-run -a -s "-screen 0 1280x1024x24"
+
+.PHONY: test-napari napari-system
+
+$(NAPARI_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(NAPARI_VENV)
+	$(NAPARI_PY) -m pip install --quiet --upgrade pip
+	$(NAPARI_PY) -m pip install --quiet "$(NAPARI_SPEC)" "pytest>=8" "pytest-qt>=4.4" \
+		"pytest-timeout>=2.3" "pytest-pretty>=1.1" "ruff>=0.6" -e ".[qt]"
+	touch $@
+
+napari-system:
+	@dpkg -s $(NAPARI_APT) >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(NAPARI_APT) >/dev/null; }
+
+test-napari: $(NAPARI_VENV)/.installed napari-system
+	$(NAPARI_PY) -m ruff check tests_napari
+	$(NAPARI_PY) -m ruff format --check tests_napari
+	rm -rf build/napari-tests
+	$(NAPARI_PY) tests_napari/swap_imports.py build/napari-tests
+	cd build/napari-tests && QT_API=pyqt6 $(XVFB) ../../$(NAPARI_PY) -m pytest -p no:pretty \
+		test_threading_progress.py test_magicgui.py::test_magicgui_add_threadworker
+	QT_API=pyqt6 $(XVFB) $(NAPARI_PY) -m pytest -p no:pretty tests_napari

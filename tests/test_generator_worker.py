@@ -405,3 +405,31 @@ async def test_awaiting_yielded_of_a_dropped_unstarted_worker_raises() -> None:
     # ... and an iterator of one ends.
     values = [v async for v in GeneratorWorker(count, 3).yielded]
     assert values == []
+
+
+def test_values_left_at_shutdown_are_dropped_but_the_ending_is_delivered(qtbot: Any) -> None:
+    # napari's quit closes its viewers, then the application: values the
+    # generator yielded meanwhile must not reach callbacks of a closed viewer.
+    three = threading.Event()
+
+    def frames() -> Generator[int, None, None]:
+        i = 0
+        while True:
+            yield i
+            i += 1
+            if i == 3:
+                three.set()
+            threading.Event().wait(0.001)
+
+    worker: GeneratorWorker[int, None, None] = GeneratorWorker(frames)
+    shown: list[int] = []
+    worker.yielded.connect(shown.append)
+    ending = record(worker)
+    worker.start()  # no event loop runs: nothing is delivered yet
+    assert three.wait(WAIT)
+    scope = worker._scope
+    assert scope is not None
+    scope.close_blocking(deliver=True)  # what the application's aboutToQuit does
+    scope.dispatcher.close()
+    assert shown == []
+    assert ending == ["started", "aborted", "finished"]

@@ -144,3 +144,15 @@ def test_importing_qt_without_qt_says_what_to_install(blocked: set[str]) -> None
     message = result.stdout.strip()
     assert message.startswith("threadworker.qt needs qtpy and a Qt binding"), message
     assert "pip install 'threadworker[qt]' (PyQt6) or 'threadworker[pyside6]'" in message
+
+
+def test_yielded_slots_see_their_yield_counted(qtbot: QtBot) -> None:
+    # The napari way: app.exec()-style delivery, no asyncio loop.
+    worker = create_worker(range_gen, 3, _progress={"total": 3})
+    bar = worker.pbar
+    assert bar is not None
+    seen: list[int] = []
+    worker.yielded.connect(lambda value: seen.append(bar.n))
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+    assert seen == [1, 2, 3]

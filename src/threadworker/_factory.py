@@ -125,6 +125,7 @@ def create_worker(
         worker._pbar = make_pbar(
             worker, _progress, is_generator=isinstance(worker, GeneratorWorker)
         )
+    worker._find_host()  # napari's viewer knows of it from now, as of its own workers
     if _connect is not None:
         _connect_all(worker, _connect)
     if _start_thread is None:

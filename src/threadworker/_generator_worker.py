@@ -325,12 +325,19 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
     def _handle(self, item: Any) -> None:
         """Deliver one channel item (home thread)."""
         if type(item) is not Event:
+            if self._abort_requested and self._scope is not None and self._scope.closed:
+                # The home is shutting down: a value yielded before the quit has
+                # nobody left to show it (napari closed its viewer first). Qt's
+                # own queued signals are never run once the application quit.
+                return
+            pbar = self._pbar
+            if pbar is not None and not pbar._explicit:
+                # napari's rule: every yield is a step, counted before the
+                # ``yielded`` callbacks run, so they see it in ``pbar.n``.
+                pbar.update(1)
             signal = self._yielded_signal
             if signal is not None:
                 signal._emit_value(item)
-            pbar = self._pbar
-            if pbar is not None and not pbar._explicit:
-                pbar.update(1)  # napari's rule: every yield is a step
             return
         kind = item.kind
         if kind == "received":

@@ -14,11 +14,12 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import sys
 import threading
 import types
 import warnings
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol, TypeVar
 
 from ._current import current_worker_var
 from ._dispatch import Dispatcher, report_exception
@@ -54,6 +55,23 @@ _CREATED, _RUNNING, _FINISHED = "created", "running", "finished"
 _OUTCOMES = ("returned", "errored", "aborted")
 #: Awaiting one of these starts a worker that was not started (see _signal_awaited).
 _AWAITING_STARTS = frozenset({"started", "returned", "finished"})
+
+
+class WorkerHost(Protocol):
+    """An application that adopted a worker (napari's viewer, see ``_napari.py``).
+
+    The worker tells it what it would otherwise show itself; each ``bool``
+    says whether the host took it.
+    """
+
+    def pbar_made(self) -> None:
+        """The worker's ``pbar`` was made after the host adopted it (any thread)."""
+
+    def report_exception(self, exc: BaseException, message: str) -> bool:
+        """Show an exception nobody handled (home thread)."""
+
+    def show_warning(self, args: WarningArgs) -> bool:
+        """Show a warning nobody listens to (home thread)."""
 
 
 class WorkerBase(WorkerBaseSignals[R]):
@@ -120,11 +138,28 @@ class WorkerBase(WorkerBaseSignals[R]):
         self._placement: Placement = IN_THREAD
         self._remote_func: Callable[..., Any] = self._func
         self._job: ProcessJob | None = None  # with executor="process"
+        self._host: WorkerHost | None = None
+        self._hosted = False  # whether a host was looked for
         if SignalsClass is not None:
             adopt_signals(self, SignalsClass)
         self._warning_hooks: WarningHooks | None = None  # as they were at start
 
     _is_generator = False
+
+    def _find_host(self) -> None:
+        """Let the application adopt this worker: napari, when it is loaded.
+
+        Called once, when the worker is made by ``create_worker`` or started.
+        ``sys.modules`` is checked, never imported from: without napari (or
+        before the application imported it) nothing napari is imported.
+        """
+        if self._hosted:
+            return
+        self._hosted = True
+        if "napari" in sys.modules:
+            from ._napari import adopt
+
+            adopt(self)
 
     def _use_executor(self, spec: object) -> None:
         """Run in *spec* (an ``executor=`` value) instead of threadworker's threads.
@@ -170,6 +205,8 @@ class WorkerBase(WorkerBaseSignals[R]):
     def _ensure_pbar(self) -> ProgressBar:
         if self._pbar is None:
             self._pbar = ProgressBar(self)
+            if self._host is not None:
+                self._host.pbar_made()
         return self._pbar
 
     @property
@@ -217,6 +254,7 @@ class WorkerBase(WorkerBaseSignals[R]):
                 self._raise_started()
             return
         self._check_has_function()
+        self._find_host()
         scope = current_scope()
         with self._state_lock:
             if self._state != _CREATED:  # another thread won the race
@@ -591,8 +629,8 @@ class WorkerBase(WorkerBaseSignals[R]):
         instance = self.__dict__.get("warned")
         if instance is not None and instance.has_receivers():
             instance._emit_here((args,))
-        else:  # nobody listens: show it as if it were raised here
-            warnings.showwarning(*args)
+        elif self._host is None or not self._host.show_warning(args):
+            warnings.showwarning(*args)  # nobody listens: show it as if raised here
 
     # -- SignalOwner ------------------------------------------------------------------------
     def _post_to_home(self, fn: Callable[..., object], *args: object) -> bool:
@@ -603,6 +641,8 @@ class WorkerBase(WorkerBaseSignals[R]):
         return True
 
     def _report_exception(self, exc: BaseException, message: str) -> None:
+        if self._host is not None and self._host.report_exception(exc, message):
+            return
         if self._dispatcher is not None and self._dispatcher.is_alive():
             self._dispatcher.report_exception(exc, message, {"worker": self})
         else:
