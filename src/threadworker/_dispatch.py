@@ -35,6 +35,8 @@ class Dispatcher(ABC):
         self._pending: deque[tuple[Callable[..., object], tuple[object, ...]]] = deque()
         self._scheduled = False  # a run of the queue is scheduled or under way
         self._closed = False
+        # The home is ending: its scope runs what is posted by hand (flush).
+        self.ending = False
 
     def in_home_thread(self) -> bool:
         """Return whether the caller is on the home thread."""
@@ -67,18 +69,23 @@ class Dispatcher(ABC):
         that re-posts itself lets the home's timers and input run in between.
         """
         pending = self._pending
-        for _ in range(len(pending)):
-            fn, args = pending.popleft()
-            try:
-                fn(*args)
-            except Exception as exc:  # posted calls report their own; never into Qt
-                self.report_exception(exc, f"Exception in {fn!r}", {})
-        self._scheduled = False
-        # Re-checked after clearing the flag: a call posted by a thread that
-        # still saw it set would otherwise wait for an unrelated wake-up.
-        if pending and not self._scheduled:
-            self._scheduled = True
-            self._wake()
+        try:
+            for _ in range(len(pending)):
+                fn, args = pending.popleft()
+                try:
+                    fn(*args)
+                except Exception as exc:  # posted calls report their own; never into Qt
+                    self.report_exception(exc, f"Exception in {fn!r}", {})
+        finally:
+            # Also when a call raised KeyboardInterrupt (a Jupyter interrupt,
+            # Ctrl-C) or SystemExit, which go on to the home: the calls after
+            # it must still run at the next wake-up, not wait forever.
+            self._scheduled = False
+            # Re-checked after clearing the flag: a call posted by a thread that
+            # still saw it set would otherwise wait for an unrelated wake-up.
+            if pending and not self._scheduled:
+                self._scheduled = True
+                self._wake()
 
     def has_pending(self) -> bool:
         """Whether posted calls are waiting to run."""
@@ -136,6 +143,9 @@ class AsyncioDispatcher(Dispatcher):
             self._closed = True
 
     def post_yielding(self, fn: Callable[[], object]) -> None:
+        if self.ending:  # the loop runs no more timers: the scope flushes by hand
+            self.post(fn)
+            return
         # asyncio runs callbacks already queued before timers that fell due
         # meanwhile; a zero-delay timer queues behind those timers instead.
         self.loop.call_later(0, self.post, fn)
