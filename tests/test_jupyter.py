@@ -182,7 +182,10 @@ label = QLabel("-")
 label.show()
 shown = []
 worker = count(4)
-worker.yielded.connect(lambda v: (label.setText(str(v)), shown.append(threading.current_thread().name)))
+def show(v):
+    label.setText(str(v))
+    shown.append(threading.current_thread().name)
+worker.yielded.connect(show)
 worker.start()
 """
     )
