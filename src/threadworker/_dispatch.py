@@ -19,9 +19,15 @@ import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["AsyncioDispatcher", "Dispatcher", "DoneCallback", "report_exception"]
+__all__ = [
+    "AsyncioDispatcher",
+    "Dispatcher",
+    "DoneCallback",
+    "NestedQtLoop",
+    "report_exception",
+]
 
 #: Called on the home thread with the outcome of an executor call.
 DoneCallback = Callable[["concurrent.futures.Future[Any]"], None]
@@ -126,14 +132,33 @@ class Dispatcher(ABC):
         """Return whether posted calls will still run."""
 
 
+class NestedQtLoop(Protocol):
+    """A Qt event loop that may run nested inside an asyncio loop's callback.
+
+    ipykernel's ``%gui qt`` does this: between cells, a callback of the
+    kernel's asyncio loop runs Qt's loop until the next kernel message, and
+    the asyncio loop waits meanwhile. The Qt bridge provides one.
+    """
+
+    def is_running(self) -> bool:
+        """Whether Qt's loop runs in the home thread now (any thread may ask)."""
+
+    def wake(self, dispatcher: Dispatcher) -> None:
+        """Make Qt's loop call ``dispatcher.flush_from_qt()`` (any thread)."""
+
+
 class AsyncioDispatcher(Dispatcher):
     """Home is an asyncio event loop (including qasync's ``QEventLoop``)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self.loop = loop
+        #: Set when the loop is not Qt's but a Qt loop may run nested in it.
+        self.nested_qt: NestedQtLoop | None = None
+        self._flushing = False
 
     def _wake(self) -> None:
+        nested = self.nested_qt
         try:
             if self.in_home_thread() and self.loop.is_running():
                 self.loop.call_soon(self.flush)  # no self-pipe write needed
@@ -141,9 +166,31 @@ class AsyncioDispatcher(Dispatcher):
                 self.loop.call_soon_threadsafe(self.flush)
         except RuntimeError:  # the loop closed: its scope already ended every worker
             self._closed = True
+            return
+        if nested is not None and nested.is_running():
+            # The asyncio loop is held up under Qt's: deliver from Qt's loop
+            # now too (whichever runs first finds the calls; the other, none).
+            nested.wake(self)
+
+    def flush(self) -> None:
+        """Run the calls posted so far (home thread); see :meth:`Dispatcher.flush`."""
+        self._flushing = True
+        try:
+            super().flush()
+        finally:
+            self._flushing = False
+
+    def flush_from_qt(self) -> None:
+        """Flush, called by a nested Qt loop; not from inside a flush."""
+        if not self._flushing and self.is_alive():
+            self.flush()
 
     def post_yielding(self, fn: Callable[[], object]) -> None:
-        if self.ending:  # the loop runs no more timers: the scope flushes by hand
+        nested = self.nested_qt
+        if self.ending or (nested is not None and nested.is_running()):
+            # The loop runs no more timers (its scope flushes by hand), or it
+            # waits under Qt's loop: queue here; the wake-up lets Qt's timers
+            # and input run first.
             self.post(fn)
             return
         # asyncio runs callbacks already queued before timers that fell due

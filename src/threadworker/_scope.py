@@ -240,7 +240,12 @@ def _scope_for(home: Any, make: Callable[[Any], WorkerScope]) -> WorkerScope:
 
 
 def _asyncio_scope(loop: asyncio.AbstractEventLoop) -> WorkerScope:
-    scope = WorkerScope(AsyncioDispatcher(loop))
+    dispatcher = AsyncioDispatcher(loop)
+    if _qt_imported():  # a Qt loop may run nested in this one (Jupyter's %gui qt)
+        from . import _qt
+
+        dispatcher.nested_qt = _qt.nested_qt_loop(loop)
+    scope = WorkerScope(dispatcher)
     _end_with_loop(loop, scope)
     return scope
 
@@ -279,10 +284,14 @@ def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
         pass
 
 
-def _qt_scope() -> WorkerScope | None:
+def _qt_imported() -> bool:
     # Qt is only consulted when the application already imported it: the core
     # never imports Qt itself.
-    if not any(f"{binding}.QtCore" in sys.modules for binding in QT_BINDINGS):
+    return any(f"{binding}.QtCore" in sys.modules for binding in QT_BINDINGS)
+
+
+def _qt_scope() -> WorkerScope | None:
+    if not _qt_imported():
         return None
     from . import _qt
 
