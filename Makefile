@@ -23,6 +23,7 @@ EXTRAS := qt,test,demo
 endif
 
 .PHONY: demo test test-cluster lint typecheck pytest docs dist venv clean bench bench-quick soak soak-processes
+.PHONY: demo test test-cluster lint typecheck pytest docs venv clean bench bench-quick soak soak-processes test-qtasyncio test-jupyter
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -133,3 +134,25 @@ test-napari: $(NAPARI_VENV)/.installed napari-system
 	cd build/napari-tests && QT_API=pyqt6 $(XVFB) ../../$(NAPARI_PY) -m pytest -p no:pretty \
 		test_threading_progress.py test_magicgui.py::test_magicgui_add_threadworker
 	QT_API=pyqt6 $(XVFB) $(NAPARI_PY) -m pytest -p no:pretty tests_napari
+
+# PySide6's QtAsyncio, a home of its own: the homes tests and the docs examples
+# in an environment with the full PySide6 (QtAsyncio is not in -Essentials).
+QTASYNCIO_VENV ?= .venv-qtasyncio
+QTASYNCIO_PYSIDE6 ?= PySide6==6.11.2
+$(QTASYNCIO_VENV)/.installed-qtasyncio: pyproject.toml
+	$(PYTHON) -m venv $(QTASYNCIO_VENV)
+	$(QTASYNCIO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(QTASYNCIO_VENV)/bin/python -m pip install --quiet -e ".[pyside6,test]" "$(QTASYNCIO_PYSIDE6)"
+	touch $@
+
+test-qtasyncio: $(QTASYNCIO_VENV)/.installed-qtasyncio
+	QT_API=pyside6 PYTEST_QT_API=pyside6 $(QTASYNCIO_VENV)/bin/python -m pytest \
+		tests/test_homes.py tests/test_where.py
+
+# Workers in a real Jupyter kernel (jupyter_client starts ipykernel).
+$(VENV)/.installed-jupyter: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS),jupyter]"
+	touch $@
+
+test-jupyter: $(VENV)/.installed-jupyter
+	QT_API=$(QT_API) PYTEST_QT_API=$(QT_API) $(PY) -m pytest -m jupyter tests/test_jupyter.py

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import pytest
+
 from threadworker._channel import Channel
 
 
@@ -109,3 +111,25 @@ def test_long_drains_yield_to_the_home_between_slices() -> None:
     ran = home.run_all()
     assert got == list(range(200))
     assert ran > 1  # the drain re-posted itself instead of hogging the home
+
+
+def test_items_after_a_keyboard_interrupt_are_delivered_by_the_next_drain() -> None:
+    home = ManualHome()
+    got: list[int] = []
+
+    def handle(item: int) -> None:
+        if item == 3:
+            raise KeyboardInterrupt  # a callback interrupted by the user
+        got.append(item)
+
+    channel = Channel(home.post, home.post, handle, lambda: False)
+    for i in range(6):
+        channel.put(i)
+    with pytest.raises(KeyboardInterrupt):
+        home.run_all()
+    assert got == [0, 1, 2]
+    home.run_all()  # the drain re-posted itself before the interrupt went on
+    assert got == [0, 1, 2, 4, 5]
+    channel.put(6)  # and the channel still wakes its home
+    home.run_all()
+    assert got == [0, 1, 2, 4, 5, 6]

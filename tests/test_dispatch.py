@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from threadworker._dispatch import AsyncioDispatcher
 
 WAIT = 10
@@ -62,3 +64,27 @@ async def test_posts_after_close_are_dropped() -> None:
     await asyncio.sleep(0)
     assert ran == []
     assert not dispatcher.is_alive()
+
+
+def test_calls_after_a_keyboard_interrupt_still_run() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        dispatcher = AsyncioDispatcher(loop)
+        ran: list[str] = []
+
+        def interrupted() -> None:
+            raise KeyboardInterrupt
+
+        dispatcher.post(ran.append, "before")
+        dispatcher.post(interrupted)
+        dispatcher.post(ran.append, "queued behind it")
+        # The interrupt goes on to whoever runs the loop, as Ctrl-C would.
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_forever()
+        assert ran == ["before"]
+        dispatcher.post(ran.append, "posted later")
+        dispatcher.post(loop.stop)
+        loop.run_forever()  # returns only if the posted stop ran
+        assert ran == ["before", "queued behind it", "posted later"]
+    finally:
+        loop.close()

@@ -132,7 +132,14 @@ class Channel:
                     return
                 self._scheduled = True
                 continue
-            handle(item)
+            try:
+                handle(item)
+            except BaseException:
+                # KeyboardInterrupt or SystemExit from a callback goes on to
+                # the home; the items after it wait for the next drain, which
+                # is posted now (``_scheduled`` stays set for it).
+                self._post(self.drain)
+                raise
             count += 1
             if count % _CHECK_EVERY == 0:
                 self._wake_producer()

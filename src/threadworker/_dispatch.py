@@ -19,9 +19,15 @@ import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["AsyncioDispatcher", "Dispatcher", "DoneCallback", "report_exception"]
+__all__ = [
+    "AsyncioDispatcher",
+    "Dispatcher",
+    "DoneCallback",
+    "NestedQtLoop",
+    "report_exception",
+]
 
 #: Called on the home thread with the outcome of an executor call.
 DoneCallback = Callable[["concurrent.futures.Future[Any]"], None]
@@ -35,6 +41,8 @@ class Dispatcher(ABC):
         self._pending: deque[tuple[Callable[..., object], tuple[object, ...]]] = deque()
         self._scheduled = False  # a run of the queue is scheduled or under way
         self._closed = False
+        # The home is ending: its scope runs what is posted by hand (flush).
+        self.ending = False
 
     def in_home_thread(self) -> bool:
         """Return whether the caller is on the home thread."""
@@ -67,18 +75,23 @@ class Dispatcher(ABC):
         that re-posts itself lets the home's timers and input run in between.
         """
         pending = self._pending
-        for _ in range(len(pending)):
-            fn, args = pending.popleft()
-            try:
-                fn(*args)
-            except Exception as exc:  # posted calls report their own; never into Qt
-                self.report_exception(exc, f"Exception in {fn!r}", {})
-        self._scheduled = False
-        # Re-checked after clearing the flag: a call posted by a thread that
-        # still saw it set would otherwise wait for an unrelated wake-up.
-        if pending and not self._scheduled:
-            self._scheduled = True
-            self._wake()
+        try:
+            for _ in range(len(pending)):
+                fn, args = pending.popleft()
+                try:
+                    fn(*args)
+                except Exception as exc:  # posted calls report their own; never into Qt
+                    self.report_exception(exc, f"Exception in {fn!r}", {})
+        finally:
+            # Also when a call raised KeyboardInterrupt (a Jupyter interrupt,
+            # Ctrl-C) or SystemExit, which go on to the home: the calls after
+            # it must still run at the next wake-up, not wait forever.
+            self._scheduled = False
+            # Re-checked after clearing the flag: a call posted by a thread that
+            # still saw it set would otherwise wait for an unrelated wake-up.
+            if pending and not self._scheduled:
+                self._scheduled = True
+                self._wake()
 
     def has_pending(self) -> bool:
         """Whether posted calls are waiting to run."""
@@ -119,14 +132,33 @@ class Dispatcher(ABC):
         """Return whether posted calls will still run."""
 
 
+class NestedQtLoop(Protocol):
+    """A Qt event loop that may run nested inside an asyncio loop's callback.
+
+    ipykernel's ``%gui qt`` does this: between cells, a callback of the
+    kernel's asyncio loop runs Qt's loop until the next kernel message, and
+    the asyncio loop waits meanwhile. The Qt bridge provides one.
+    """
+
+    def is_running(self) -> bool:
+        """Whether Qt's loop runs in the home thread now (any thread may ask)."""
+
+    def wake(self, dispatcher: Dispatcher) -> None:
+        """Make Qt's loop call ``dispatcher.flush_from_qt()`` (any thread)."""
+
+
 class AsyncioDispatcher(Dispatcher):
     """Home is an asyncio event loop (including qasync's ``QEventLoop``)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self.loop = loop
+        #: Set when the loop is not Qt's but a Qt loop may run nested in it.
+        self.nested_qt: NestedQtLoop | None = None
+        self._flushing = False
 
     def _wake(self) -> None:
+        nested = self.nested_qt
         try:
             if self.in_home_thread() and self.loop.is_running():
                 self.loop.call_soon(self.flush)  # no self-pipe write needed
@@ -134,8 +166,33 @@ class AsyncioDispatcher(Dispatcher):
                 self.loop.call_soon_threadsafe(self.flush)
         except RuntimeError:  # the loop closed: its scope already ended every worker
             self._closed = True
+            return
+        if nested is not None and nested.is_running():
+            # The asyncio loop is held up under Qt's: deliver from Qt's loop
+            # now too (whichever runs first finds the calls; the other, none).
+            nested.wake(self)
+
+    def flush(self) -> None:
+        """Run the calls posted so far (home thread); see :meth:`Dispatcher.flush`."""
+        self._flushing = True
+        try:
+            super().flush()
+        finally:
+            self._flushing = False
+
+    def flush_from_qt(self) -> None:
+        """Flush, called by a nested Qt loop; not from inside a flush."""
+        if not self._flushing and self.is_alive():
+            self.flush()
 
     def post_yielding(self, fn: Callable[[], object]) -> None:
+        nested = self.nested_qt
+        if self.ending or (nested is not None and nested.is_running()):
+            # The loop runs no more timers (its scope flushes by hand), or it
+            # waits under Qt's loop: queue here; the wake-up lets Qt's timers
+            # and input run first.
+            self.post(fn)
+            return
         # asyncio runs callbacks already queued before timers that fell due
         # meanwhile; a zero-delay timer queues behind those timers instead.
         self.loop.call_later(0, self.post, fn)

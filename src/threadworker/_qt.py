@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - only imported when Qt is loaded
         "threadworker's Qt support needs qtpy and a Qt binding: pip install 'threadworker[qt]'"
     ) from exc
 
-from ._dispatch import Dispatcher
+from ._dispatch import AsyncioDispatcher, Dispatcher, NestedQtLoop
 from ._scope import WorkerScope
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "is_deleted_source_error",
     "main_thread",
     "make_app_scope",
+    "nested_qt_loop",
     "object_thread",
     "running_application",
 ]
@@ -91,6 +92,54 @@ class QtDispatcher(Dispatcher):
 
     def is_alive(self) -> bool:
         return not self._closed and QCoreApplication.instance() is self._app
+
+
+#: Packages whose asyncio loops are Qt's own loop (nothing runs nested in them).
+_QT_DRIVEN_LOOPS = frozenset({"qasync", "PySide6", "PyQt6", "PySide2", "PyQt5"})
+
+
+class _NestedQtLoop(QObject):
+    """Qt's loop as it runs nested in a plain asyncio loop's callback.
+
+    ipykernel's ``%gui qt`` runs Qt's loop between cells from a callback of the
+    kernel's asyncio loop, until the next kernel message: a worker's wake-up of
+    the asyncio loop would wait for that message. This object, on the
+    application's thread, delivers from Qt's loop instead (see
+    ``AsyncioDispatcher.nested_qt``).
+    """
+
+    wake_signal = QtCore.Signal(object)  # type: ignore[attr-defined]
+
+    def __init__(self) -> None:
+        super().__init__()
+        thread = self.thread()
+        assert thread is not None
+        self._thread = thread
+        self.wake_signal.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
+
+    def is_running(self) -> bool:
+        return self._thread.loopLevel() > 0
+
+    def wake(self, dispatcher: Dispatcher) -> None:
+        self.wake_signal.emit(dispatcher)
+
+    @QtCore.Slot(object)  # type: ignore[attr-defined, untyped-decorator]
+    def _on_wake(self, dispatcher: AsyncioDispatcher) -> None:
+        dispatcher.flush_from_qt()  # never raises into Qt: flush reports
+
+
+def nested_qt_loop(loop: object) -> NestedQtLoop | None:
+    """Qt's loop if it may run nested in *loop* (called in the loop's thread).
+
+    None when there is no application, when it lives in another thread, or
+    when *loop* is Qt's own (qasync, QtAsyncio).
+    """
+    app = QCoreApplication.instance()
+    if app is None or QThread.currentThread() != app.thread():
+        return None
+    if type(loop).__module__.partition(".")[0] in _QT_DRIVEN_LOOPS:
+        return None
+    return _NestedQtLoop()
 
 
 def make_app_scope(app: QCoreApplication) -> WorkerScope:

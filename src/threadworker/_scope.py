@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._current import current_worker_var
 from ._dispatch import AsyncioDispatcher, Dispatcher
 from ._pool import ThreadPool
+from ._thread_loop import loop_set_for_this_thread
 
 if TYPE_CHECKING:
     from ._process_pool import ProcessPool
@@ -160,6 +161,7 @@ class WorkerScope:
         self.closed = True
         still_running = self.quit_and_wait(self.shutdown_timeout)
         if deliver:
+            self.dispatcher.ending = True  # nothing else will run what is posted now
             # A flush runs what was posted; a channel drain that used up its time
             # slice re-posts itself, so flush until the ended workers reported.
             deadline = time.monotonic() + self.shutdown_timeout
@@ -241,7 +243,7 @@ def current_scope() -> WorkerScope:
     parent = current_worker_var.get()
     if parent is not None and parent._scope is not None and not parent._scope.closed:
         return parent._scope  # started inside a worker: deliver to its home
-    waiting_loop = _loop_set_for_this_thread()
+    waiting_loop = loop_set_for_this_thread()
     if waiting_loop is not None:  # started before the loop runs: delivered once it does
         return _scope_for(waiting_loop, _asyncio_scope)
     qt_scope = _qt_scope()
@@ -254,20 +256,6 @@ def current_scope() -> WorkerScope:
     )
 
 
-def _loop_set_for_this_thread() -> asyncio.AbstractEventLoop | None:
-    """The loop ``asyncio.set_event_loop`` made current here, without creating one.
-
-    ``asyncio.get_event_loop()`` would create (and, on newer Pythons, warn
-    about) a loop nobody runs; the default policy keeps the one that was set
-    in ``_local._loop``. Other policies: None.
-    """
-    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
-    loop = getattr(local, "_loop", None)
-    if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_closed():
-        return loop
-    return None
-
-
 def _scope_for(home: Any, make: Callable[[Any], WorkerScope]) -> WorkerScope:
     with _scopes_lock:
         scope = _scopes.get(home)
@@ -278,7 +266,12 @@ def _scope_for(home: Any, make: Callable[[Any], WorkerScope]) -> WorkerScope:
 
 
 def _asyncio_scope(loop: asyncio.AbstractEventLoop) -> WorkerScope:
-    scope = WorkerScope(AsyncioDispatcher(loop))
+    dispatcher = AsyncioDispatcher(loop)
+    if _qt_imported():  # a Qt loop may run nested in this one (Jupyter's %gui qt)
+        from . import _qt
+
+        dispatcher.nested_qt = _qt.nested_qt_loop(loop)
+    scope = WorkerScope(dispatcher)
     _end_with_loop(loop, scope)
     return scope
 
@@ -293,12 +286,23 @@ def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
     original_close = loop.close
 
     def close() -> None:
-        if not scope.closed and not loop.is_closed() and not loop.is_running():
+        if scope.closed or loop.is_closed():
+            original_close()
+        elif not loop.is_running():
             try:
                 loop.run_until_complete(scope.aclose())
             finally:
                 scope.closed = True
-        original_close()
+            original_close()
+        else:
+            # Closed while it still runs: QtAsyncio's loop closes itself so
+            # when the application quits from outside it (``app.quit()``, the
+            # last window closed), and runs nothing after. Nothing can be
+            # awaited: end the workers and make their last deliveries now, on
+            # the home thread, as an ``app.exec()`` home does. (Other loops
+            # refuse to close while running.)
+            scope.close_blocking(deliver=scope.dispatcher.in_home_thread())
+            original_close()
 
     try:
         loop.close = close  # type: ignore[method-assign]
@@ -306,10 +310,14 @@ def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
         pass
 
 
-def _qt_scope() -> WorkerScope | None:
+def _qt_imported() -> bool:
     # Qt is only consulted when the application already imported it: the core
     # never imports Qt itself.
-    if not any(f"{binding}.QtCore" in sys.modules for binding in QT_BINDINGS):
+    return any(f"{binding}.QtCore" in sys.modules for binding in QT_BINDINGS)
+
+
+def _qt_scope() -> WorkerScope | None:
+    if not _qt_imported():
         return None
     from . import _qt
 
