@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from threadworker import FunctionWorker, GeneratorWorker, WorkerBase
+from threadworker import FunctionWorker, GeneratorWorker, TerminalProgress, WorkerBase
 from threadworker._latch import Latch
 
 WAIT = 20
@@ -380,3 +381,15 @@ async def _every_control_from_many_threads() -> None:
     await asyncio.wait_for(worker.finished, WAIT)
     assert ends == ["finished"]
     assert probe.ended_if_entered()
+
+
+# -- progress (found while hammering) ----------------------------------------------------------
+
+
+async def test_views_made_in_many_threads_share_the_one_progress_bar() -> None:
+    for _ in range(100):
+        worker = FunctionWorker(lambda: None)
+        views = together(*[lambda w=worker: TerminalProgress(w, file=io.StringIO())] * THREADS)
+        bars = {id(view.bar) for view in views if isinstance(view, TerminalProgress)}
+        assert len(views) == THREADS
+        assert bars == {id(worker.pbar)}  # one bar: what the work reports, every view shows

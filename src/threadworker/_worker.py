@@ -130,15 +130,17 @@ class WorkerBase(Generic[R]):
         TypeError, ValueError
             For a bad *spec*, or a function that cannot be pickled to reach it.
         """
-        if self._state != _CREATED:
-            raise RuntimeError(
-                f"{self._signal_owner_name()} already started: set its executor first"
-            )
         placement = resolve_executor(spec, generator=self._is_generator, name=self._name)
         check_picklable(self._func, placement)
-        self._placement = placement
         # What is sent to another process: findable there by name.
-        self._remote_func = portable_function(self._func, placement)
+        remote_func = portable_function(self._func, placement)
+        with self._state_lock:  # start() in another thread launches one or the other
+            if self._state != _CREATED:
+                raise RuntimeError(
+                    f"{self._signal_owner_name()} already started: set its executor first"
+                )
+            self._placement = placement
+            self._remote_func = remote_func
 
     # -- public state ------------------------------------------------------------
     @property
@@ -162,9 +164,15 @@ class WorkerBase(Generic[R]):
         return self._pbar
 
     def _ensure_pbar(self) -> ProgressBar:
-        if self._pbar is None:
-            self._pbar = ProgressBar(self)
-        return self._pbar
+        bar = self._pbar
+        if bar is None:
+            # The work (progress()) and a view at home may ask at once: one bar.
+            made = ProgressBar(self)
+            with self._state_lock:
+                if self._pbar is None:
+                    self._pbar = made
+                bar = self._pbar
+        return bar
 
     @property
     def signals(self) -> Self:
