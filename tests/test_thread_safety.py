@@ -387,7 +387,7 @@ async def _every_control_from_many_threads() -> None:
 
 
 async def test_views_made_in_many_threads_share_the_one_progress_bar() -> None:
-    for _ in range(100):
+    for _ in range(300):
         worker = FunctionWorker(lambda: None)
         views = together(*[lambda w=worker: TerminalProgress(w, file=io.StringIO())] * THREADS)
         bars = {id(view.bar) for view in views if isinstance(view, TerminalProgress)}
