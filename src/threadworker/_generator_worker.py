@@ -17,13 +17,14 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, Generic, NoReturn, TypeVar, cast
 
+from ._callables import makes_generator, name_of, surely_makes_generator
 from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._latch import Latch
 from ._signal import Signal, SignalInstance, _SignalIterator
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
-from ._worker import WorkerBase, _name_of, makes_generator, surely_makes_generator
+from ._worker import WorkerBase
 
 __all__ = ["GeneratorWorker"]
 
@@ -63,7 +64,7 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
     def __init__(self, func: Callable[..., Generator[Y, S, R]], *args: Any, **kwargs: Any) -> None:
         if not makes_generator(func):
             raise TypeError(
-                f"{_name_of(func)} is not a generator function: use FunctionWorker (or "
+                f"{name_of(func)} is not a generator function: use FunctionWorker (or "
                 "create_worker, which picks it), or wrap it with as_generator_function"
             )
         super().__init__(func, *args, **kwargs)
