@@ -356,3 +356,31 @@ async def test_generator_started_connected_after_start_comes_first() -> None:
     assert [e for e in events if isinstance(e, tuple) and e[0] == "yielded"] == [
         ("yielded", i) for i in range(3)
     ]
+
+
+def no_thread_for_me() -> Generator[int, None, None]:
+    yield 1
+
+
+async def test_a_generator_that_gets_no_thread_ends_errored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    start = threading.Thread.start
+
+    def refuse(thread: threading.Thread) -> None:
+        if thread.name == "threadworker-no_thread_for_me":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    worker = GeneratorWorker(no_thread_for_me)
+    events: list[str] = []
+    for name in ("started", "yielded", "errored", "finished"):
+        getattr(worker, name).connect(lambda *_, n=name: events.append(n))
+    worker.start()
+    with pytest.raises(RuntimeError, match="could not start") as info:
+        await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert "can't start new thread" in str(info.value.__cause__)
+    assert events == ["errored", "finished"]
+    assert not worker.is_running

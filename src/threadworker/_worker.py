@@ -254,8 +254,8 @@ class WorkerBase(Generic[R]):
     def _refused(self, exc: Exception) -> None:
         """End a worker whose work could not be handed to its executor or thread."""
         error = RuntimeError(
-            f"{self._signal_owner_name()} could not start: {self._placement_name()} "
-            f"refused the work ({type(exc).__name__}: {exc})"
+            f"{self._signal_owner_name()} could not start: {self._refusal()} "
+            f"({type(exc).__name__}: {exc})"
         )
         error.__cause__ = exc
         self._never_ran = True
@@ -263,13 +263,16 @@ class WorkerBase(Generic[R]):
         assert self._dispatcher is not None
         self._dispatcher.post(self._finish, "errored", error)
 
-    def _placement_name(self) -> str:
+    def _refusal(self) -> str:
+        """Say what refused to run the work, for the error of :meth:`_refused`."""
         placement = self._placement
         if placement.kind == "process":
-            return "threadworker's worker processes"
+            return "threadworker's worker processes refused the work"
         if placement.executor is not None:
-            return f"its executor ({type(placement.executor).__name__})"
-        return "threadworker's thread pool" if not self._is_generator else "a new thread"
+            return f"its executor ({type(placement.executor).__name__}) refused the work"
+        if self._is_generator:
+            return "its thread could not be started"
+        return "threadworker's thread pool refused the work"
 
     def work(self) -> R | None:
         """Run the work synchronously in this thread, emitting signals directly.
