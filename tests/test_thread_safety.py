@@ -14,11 +14,19 @@ import io
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from threadworker import FunctionWorker, GeneratorWorker, TerminalProgress, WorkerBase
+import process_jobs as jobs
+from threadworker import (
+    FunctionWorker,
+    GeneratorWorker,
+    TerminalProgress,
+    WorkerBase,
+    create_worker,
+)
 from threadworker._latch import Latch
 
 WAIT = 20
@@ -85,12 +93,19 @@ def endless(probe: Probe) -> Generator[int, Any, None]:
 
 async def test_quit_racing_start_never_leaves_a_zombie() -> None:
     for _ in range(300):
-        await _race_start_and_quit()
+        probe = Probe()
+        await _race_start_and_quit(GeneratorWorker(endless, probe))
+        assert probe.ended_if_entered()  # no generator left running
 
 
-async def _race_start_and_quit() -> None:
-    probe = Probe()
-    worker = GeneratorWorker(endless, probe)
+async def test_quit_racing_start_of_a_process_generator_ends_it(tmp_path: Path) -> None:
+    for i in range(20):
+        marker = str(tmp_path / f"closed-{i}")
+        await _race_start_and_quit(create_worker(jobs.numbers_forever, marker, _executor="process"))
+
+
+async def _race_start_and_quit(worker: WorkerBase[Any]) -> None:
+    """Start *worker* here while another thread quits it, at the same moment."""
     ready = threading.Event()
     go: list[bool] = []
 
@@ -110,7 +125,6 @@ async def _race_start_and_quit() -> None:
     await asyncio.wait_for(worker.finished, WAIT)
     assert not worker.is_running
     assert worker._thread_done.wait(WAIT)
-    assert probe.ended_if_entered()  # no generator left running
     assert worker._fired.keys() >= {"aborted", "finished"}
 
 
