@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with only Python:
 #   make demo   — run the main example (offscreen when there is no display)
-#   make test   — ruff, mypy --strict, the docs build and the whole test suite
+#   make test   — ruff, mypy --strict, the docs build, the wheel and sdist (make dist)
+#                 and the whole test suite
 #                 (PyQt6; `make test QT_API=pyside6` for PySide6)
 # Also: make test-cluster (dask.distributed on a LocalCluster; CI runs it),
 #       make bench / make bench-quick (benchmarks against superqt & co).
@@ -21,7 +22,7 @@ else
 EXTRAS := qt,test,demo
 endif
 
-.PHONY: demo test test-cluster lint typecheck pytest docs venv clean bench bench-quick soak soak-processes
+.PHONY: demo test test-cluster lint typecheck pytest docs dist venv clean bench bench-quick soak soak-processes
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,12 +32,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Offscreen, its mid-run screenshot becomes docs/demo.png, the README's picture.
 demo: $(STAMP)
-	$(PY) examples/demo.py
+	$(PY) examples/demo.py --png docs/demo.png
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks
-	$(PY) -m ruff format --check src tests examples benchmarks
+	$(PY) -m ruff check src tests examples benchmarks docs/_ext
+	$(PY) -m ruff format --check src tests examples benchmarks docs/_ext
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -44,10 +46,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	QT_API=$(QT_API) PYTEST_QT_API=$(QT_API) $(PY) -m pytest
 
+# Strict: any warning fails the build (no --quiet: it would hide them from strict mode).
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+	@echo "docs: the site is in $(CURDIR)/build/site (open index.html there)"
 
-test: lint typecheck docs pytest
+test: lint typecheck docs dist pytest
 
 # The dask.distributed tests: they start a LocalCluster, so `make test` skips them.
 test-cluster: $(STAMP)
@@ -75,3 +79,57 @@ soak-processes: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-* build dist .mypy_cache .ruff_cache
+
+# The wheel and sdist to publish, into build/dist (no build isolation: the venv has
+# hatchling, so this takes seconds); twine checks their metadata and README.
+# tests/test_packaging.py checks what is inside them.
+dist: $(STAMP)
+	rm -rf build/dist
+	$(PY) -m build --no-isolation --outdir build/dist
+	$(PY) -m twine check --strict build/dist/*
+
+# superqt's own worker tests (test_threadworker.py, test_ensure_thread.py from its
+# sdist, imports swapped) against threadworker, on the current QT_API.
+# SUPERQT_VERSION=latest runs the newest release.
+SUPERQT_VERSION ?= 0.9.0
+.PHONY: test-compat
+test-compat: $(STAMP)
+	QT_API=$(QT_API) $(PY) tests/compat/run_superqt.py --version $(SUPERQT_VERSION) -q
+# napari: napari's own worker tests with the import swapped to threadworker
+# (tests_napari/swap_imports.py copies them out of the installed napari; none is
+# committed), then threadworker in a real napari viewer (tests_napari/: the
+# integration, and the guide's examples in examples/napari_guide.py, screenshots
+# into build/). Its own environment per napari version; `make test-napari
+# NAPARI_VERSION=latest` tries the newest. napari needs a GL context, which the
+# offscreen platform lacks: Xvfb + Mesa are installed with apt-get when missing.
+NAPARI_PIN := 0.9.2
+NAPARI_VERSION ?= $(NAPARI_PIN)
+NAPARI_VENV ?= .venv-napari$(if $(filter $(NAPARI_PIN),$(NAPARI_VERSION)),,-$(NAPARI_VERSION))
+NAPARI_PY := $(NAPARI_VENV)/bin/python
+NAPARI_SPEC := napari[pyqt6]$(if $(filter latest,$(NAPARI_VERSION)),,==$(NAPARI_VERSION))
+NAPARI_APT := xvfb xauth libgl1-mesa-dri libegl1 libxkbcommon-x11-0 libxcb-cursor0 \
+	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
+	libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libdbus-1-3 libfontconfig1
+XVFB := xvfb-run -a -s "-screen 0 1280x1024x24"
+
+.PHONY: test-napari napari-system
+
+$(NAPARI_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(NAPARI_VENV)
+	$(NAPARI_PY) -m pip install --quiet --upgrade pip
+	$(NAPARI_PY) -m pip install --quiet "$(NAPARI_SPEC)" "pytest>=8" "pytest-qt>=4.4" \
+		"pytest-timeout>=2.3" "pytest-pretty>=1.1" "ruff>=0.6" -e ".[qt]"
+	touch $@
+
+napari-system:
+	@dpkg -s $(NAPARI_APT) >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(NAPARI_APT) >/dev/null; }
+
+test-napari: $(NAPARI_VENV)/.installed napari-system
+	$(NAPARI_PY) -m ruff check tests_napari
+	$(NAPARI_PY) -m ruff format --check tests_napari
+	rm -rf build/napari-tests
+	$(NAPARI_PY) tests_napari/swap_imports.py build/napari-tests
+	cd build/napari-tests && QT_API=pyqt6 $(XVFB) ../../$(NAPARI_PY) -m pytest -p no:pretty \
+		test_threading_progress.py test_magicgui.py::test_magicgui_add_threadworker
+	QT_API=pyqt6 $(XVFB) $(NAPARI_PY) -m pytest -p no:pretty tests_napari

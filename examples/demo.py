@@ -1,17 +1,19 @@
 """threadworker demo: two generator workers feeding a live window.
 
-Left: the cumulative mean of 1024 random 512x512 frames builds up (the
-guide's "intermediate results" example), shown by threadworker's
-``WorkerProgress`` widget with its Pause/Resume and Cancel buttons. Right:
-an endless stream of frames every 50 ms (the guide's "flow control" example)
-with a STOP button. A 10 ms timer measures how long the GUI thread is ever
-blocked.
+Left: the cumulative mean of 1024 noisy 512x512 frames of a Mandelbrot set
+(the guide's "intermediate results" example): each frame alone is noise,
+and the picture emerges as the mean builds up. It is shown by
+threadworker's ``WorkerProgress`` widget with its Pause/Resume and Cancel
+buttons. Right: an endless stream of frames every 50 ms, moving ripples
+(the guide's "flow control" example), with a STOP button. A 10 ms timer
+measures how long the GUI thread is ever blocked.
 
 With a display the window stays until closed. Without one it runs offscreen
 for a few seconds, saves ``demo.png`` mid-run, prints what happened and
 exits 0.
 
-Run: ``make demo`` (or ``python examples/demo.py [--seconds N] [--png PATH]``).
+Run: ``make demo`` (it saves the screenshot as ``docs/demo.png``, the
+README's picture) or ``python examples/demo.py [--seconds N] [--png PATH]``.
 """
 
 from __future__ import annotations
@@ -47,15 +49,37 @@ from threadworker.qt import WorkerProgress  # noqa: E402
 
 FRAMES = 1024
 EVERY = 16
+SIZE = 512
+NOISE = 4.0  # per-frame noise, in units of the picture's range: one frame is all noise
 T = TypeVar("T")
+
+
+def mandelbrot(size: int = SIZE, iterations: int = 48) -> np.ndarray:
+    """The Mandelbrot set, scaled to 0..1: the picture hidden in the noise."""
+    y, x = np.mgrid[-1.25 : 1.25 : size * 1j, -2.1 : 0.9 : size * 1j]
+    c = x + 1j * y
+    z = np.zeros_like(c)
+    escaped = np.full(c.shape, float(iterations))
+    for i in range(iterations):
+        inside = escaped == iterations
+        z[inside] = z[inside] ** 2 + c[inside]
+        escaped[inside & (np.abs(z) > 2)] = i
+    return np.log1p(escaped) / np.log1p(iterations)  # log: the outer bands show too
+
+
+def similarity(image: np.ndarray, picture: np.ndarray) -> float:
+    """How much of *picture* shows in *image*: their correlation, 0 (none) to 1."""
+    return float(np.corrcoef(image.ravel(), picture.ravel())[0, 1])
 
 
 @thread_worker(progress={"total": FRAMES // EVERY, "desc": "cumulative mean"})
 def large_random_images() -> Generator[np.ndarray, None, np.ndarray]:
-    """Yield the running mean of random frames every 16 frames."""
-    cumsum = np.zeros((512, 512))
+    """Yield the running mean of noisy frames every 16 frames."""
+    picture = mandelbrot()
+    rng = np.random.default_rng()
+    cumsum = np.zeros((SIZE, SIZE))
     for i in range(FRAMES):
-        cumsum += np.random.rand(512, 512)
+        cumsum += picture + NOISE * rng.standard_normal((SIZE, SIZE))
         if i % EVERY == 0:
             yield cumsum / (i + 1)
     return cumsum / FRAMES
@@ -63,10 +87,16 @@ def large_random_images() -> Generator[np.ndarray, None, np.ndarray]:
 
 @thread_worker
 def yield_random_images_forever() -> Generator[np.ndarray, None, None]:
-    """Yield a flickering random frame every 50 ms, forever."""
+    """Yield a frame of moving ripples every 50 ms, forever."""
+    y, x = np.mgrid[0 : 1 : SIZE * 1j, 0 : 1 : SIZE * 1j]
+    left = 60 * np.hypot(x - 0.3, y - 0.5)  # two point sources, interfering
+    right = 60 * np.hypot(x - 0.7, y - 0.5)
+    rng = np.random.default_rng()
     i = 0
     while True:
-        yield np.random.rand(512, 512) * np.cos(i * 0.2)
+        phase = i * 0.3
+        noise = 0.2 * rng.standard_normal((SIZE, SIZE))
+        yield np.cos(left - phase) + np.cos(right - phase) + noise
         i += 1
         time.sleep(0.05)
 
@@ -106,7 +136,7 @@ class DemoWindow(QWidget):  # type: ignore[misc]
         self.stop_button = QPushButton("STOP!")
         self.status = QLabel("starting…")
         layout = QGridLayout(self)
-        layout.addWidget(QLabel("cumulative mean (yielded every 16 frames)"), 0, 0)
+        layout.addWidget(QLabel("mean of noisy frames (yielded every 16)"), 0, 0)
         layout.addWidget(QLabel("endless stream (every 50 ms)"), 0, 1)
         layout.addWidget(self.mean_view, 1, 0)
         layout.addWidget(self.stream_view, 1, 1)
@@ -122,14 +152,14 @@ class DemoWindow(QWidget):  # type: ignore[misc]
         stream: GeneratorWorker[np.ndarray, None, None],
     ) -> None:
         """Wire both workers to the widgets, the callback (superqt) way."""
-        mean.yielded.connect(lambda image: self.mean_view.show_array(image, 0.45, 0.55))
+        mean.yielded.connect(lambda image: self.mean_view.show_array(image, -0.1, 1.1))
         mean.started.connect(self.stall.reset)
-        mean.returned.connect(lambda image: self.mean_view.show_array(image, 0.45, 0.55))
+        mean.returned.connect(lambda image: self.mean_view.show_array(image, -0.1, 1.1))
         # The progress widget: a bar, Pause/Resume and Cancel, gone when done.
         self.progress = WorkerProgress(mean)
         self.layout_grid.addWidget(self.progress, 2, 0, 2, 1)
 
-        stream.yielded.connect(lambda image: self.stream_view.show_array(image, -0.8, 0.8))
+        stream.yielded.connect(lambda image: self.stream_view.show_array(image, -2.0, 2.0))
         self.stop_button.clicked.connect(stream.quit)
         stream.finished.connect(self.stop_button.clicked.disconnect)
         stream.finished.connect(lambda: self.stop_button.setText("stopped"))
@@ -162,7 +192,7 @@ async def main(seconds: float, png: str) -> int:
 
     async with mean, stream:  # started now; quit and awaited on the way out
         if HEADLESS:
-            await mean.yielded  # the first partial mean is on screen
+            first = await mean.yielded  # the first partial mean (one frame) is on screen
             await mean.pause()  # flow control, confirmed by the worker
             await asyncio.sleep(0.3)
             await mean.resume()
@@ -173,7 +203,7 @@ async def main(seconds: float, png: str) -> int:
                     window.grab().save(png)
                     window.stall.skip()
                     break
-            await mean.finished  # the whole mean, while the stream runs on
+            final = await mean.returned  # the whole mean, while the stream runs on
             await asyncio.sleep(seconds)
         else:
             await until_window_closed(HEADLESS)
@@ -187,6 +217,12 @@ async def main(seconds: float, png: str) -> int:
     print(f"endless stream: {stream_frames} frames shown, then quit")
     print(f"max GUI stall: {stall:.1f} ms (a 10 ms timer never waited longer)")
     if HEADLESS:
+        picture = mandelbrot()
+        print(
+            "the picture emerged: correlation with it "
+            f"{similarity(first, picture):.2f} after 1 frame, "
+            f"{similarity(final, picture):.2f} after {FRAMES}"
+        )
         print(f"screenshot saved to {png}")
     ok = stream_frames > 0 and mean_frames > 0
     return 0 if ok else 1

@@ -121,6 +121,10 @@ def test_demo_headless(tmp_path: Path) -> None:
     out = run("demo.py", "--seconds", "1", "--png", str(png))
     assert re.search(r"cumulative mean: \d+ frames shown, progress 64/64", out), out
     assert re.search(r"endless stream: [1-9]\d* frames shown, then quit", out), out
+    emerged = re.search(r"correlation with it (-?[\d.]+) after 1 frame, ([\d.]+) after 1024", out)
+    assert emerged, out
+    assert float(emerged.group(1)) < 0.3  # one frame: the picture is lost in the noise
+    assert float(emerged.group(2)) > 0.8  # the mean: the picture shows
     assert png.stat().st_size > 1000
 
 

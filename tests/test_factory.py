@@ -229,6 +229,29 @@ def test_configure_without_a_loop_or_app_says_so() -> None:
     assert "no running asyncio event loop and no QApplication" in out
 
 
+async def test_as_generator_function_yields_once_then_returns_the_value() -> None:
+    wrapped = as_generator_function(add)
+    assert list(wrapped(1, 2)) == [None]  # superqt's shape: one yield
+    calls: list[str] = []
+
+    def record() -> str:
+        calls.append("called")
+        return "done"
+
+    generator = as_generator_function(record)()
+    assert next(generator) is None
+    assert calls == []  # the function runs after the yield
+    with pytest.raises(StopIteration) as stop:
+        next(generator)
+    assert stop.value.value == "done"
+    worker = create_worker(as_generator_function(add), 2, b=3)
+    seen: list[object] = []
+    worker.yielded.connect(seen.append)
+    assert await asyncio.wait_for(worker, WAIT) == 5
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert seen == [None]
+
+
 # -- callables that make generators without being generator functions (issue 12, item 15) ---
 
 

@@ -358,6 +358,83 @@ async def test_generator_started_connected_after_start_comes_first() -> None:
     ]
 
 
+async def test_is_paused_only_once_actually_paused() -> None:
+    worker = GeneratorWorker(forever)
+    seen_in_paused: list[bool] = []
+    worker.paused.connect(lambda: seen_in_paused.append(is_paused(worker)))
+    worker.start()
+    await asyncio.wait_for(worker.yielded, WAIT)
+    confirmation = worker.pause()
+    assert not is_paused(worker)  # asked, not yet paused (superqt's meaning)
+    await asyncio.wait_for(confirmation, WAIT)
+    assert seen_in_paused == [True]
+    assert is_paused(worker)
+    await asyncio.wait_for(worker.toggle_pause(), WAIT)  # resumes
+    assert not is_paused(worker)
+    await asyncio.wait_for(worker.quit(), WAIT)
+
+
+def test_is_paused_in_work_on_this_thread() -> None:
+    # superqt's test_thread_generator_worker_in_main_thread, in short.
+    def numbers() -> Generator[int, None, str]:
+        yield from range(5)
+        return "end"
+
+    worker = GeneratorWorker(numbers)
+    states: list[tuple[str, bool]] = []
+
+    def on_yield(value: int) -> None:
+        if value == 1:
+            worker.pause()
+            states.append(("asked", is_paused(worker)))
+
+    def on_paused() -> None:
+        states.append(("paused", is_paused(worker)))
+        worker.toggle_pause()
+
+    worker.yielded.connect(on_yield)
+    worker.paused.connect(on_paused)
+    assert worker.work() == "end"
+    assert states == [("asked", False), ("paused", True)]
+    assert not is_paused(worker)
+
+
+async def test_awaiting_yielded_of_a_dropped_unstarted_worker_raises() -> None:
+    with pytest.raises(WorkerFinishedError, match="never started"):
+        await asyncio.wait_for(GeneratorWorker(count, 3).yielded, WAIT)
+    # ... and an iterator of one ends.
+    values = [v async for v in GeneratorWorker(count, 3).yielded]
+    assert values == []
+
+
+def test_values_left_at_shutdown_are_dropped_but_the_ending_is_delivered(qtbot: Any) -> None:
+    # napari's quit closes its viewers, then the application: values the
+    # generator yielded meanwhile must not reach callbacks of a closed viewer.
+    three = threading.Event()
+
+    def frames() -> Generator[int, None, None]:
+        i = 0
+        while True:
+            yield i
+            i += 1
+            if i == 3:
+                three.set()
+            threading.Event().wait(0.001)
+
+    worker: GeneratorWorker[int, None, None] = GeneratorWorker(frames)
+    shown: list[int] = []
+    worker.yielded.connect(shown.append)
+    ending = record(worker)
+    worker.start()  # no event loop runs: nothing is delivered yet
+    assert three.wait(WAIT)
+    scope = worker._scope
+    assert scope is not None
+    scope.close_blocking(deliver=True)  # what the application's aboutToQuit does
+    scope.dispatcher.close()
+    assert shown == []
+    assert ending == ["started", "aborted", "finished"]
+
+
 def no_thread_for_me() -> Generator[int, None, None]:
     yield 1
 

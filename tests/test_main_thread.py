@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import gc
+import sys
 import threading
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from threadworker import FunctionWorker, run_in_main_thread
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 WAIT = 10
 
@@ -55,3 +62,129 @@ async def test_on_the_home_thread_it_runs_directly_and_refuses_coroutines() -> N
 
     with pytest.raises(RuntimeError, match="await the coroutine there instead"):
         run_in_main_thread(nothing)
+
+
+# -- ensure_main_thread / ensure_object_thread (superqt's decorators, Qt) ------------
+WAIT_MS = 10_000
+
+
+def _qt_emitter() -> Any:
+    from qtpy import QtCore
+
+    class Emitter(QtCore.QObject):
+        sig = QtCore.Signal(int, int, int)  # type: ignore[attr-defined]
+
+    return Emitter()
+
+
+def test_every_queued_call_runs_even_with_the_garbage_collector_running(qtbot: QtBot) -> None:
+    from threadworker import ensure_main_thread
+
+    ran: list[int] = []
+
+    @ensure_main_thread
+    def record(i: int) -> int:
+        ran.append(i)
+        return i
+
+    futures: list[concurrent.futures.Future[int]] = []
+
+    def caller() -> None:
+        for i in range(2000):
+            futures.append(record(i))
+            if i % 100 == 0:
+                gc.collect()  # frees whatever only a reference cycle holds
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    thread.join(WAIT)
+    gc.collect()
+    qtbot.waitUntil(lambda: len(ran) == 2000, timeout=WAIT_MS)
+    assert ran == list(range(2000))
+    assert [f.result(0) for f in futures] == list(range(2000))
+
+
+def test_ensure_object_thread_call_survives_a_collection_before_delivery(qtbot: QtBot) -> None:
+    from qtpy.QtCore import QObject, QThread
+
+    from threadworker import ensure_object_thread
+
+    class Model(QObject):
+        @ensure_object_thread
+        def where(self) -> int:
+            return threading.get_ident()
+
+    thread = QThread()
+    model = Model()
+    model.moveToThread(thread)
+    futures = [model.where() for _ in range(50)]  # queued before the thread runs
+    gc.collect()
+    thread.start()
+    try:
+        idents = {f.result(WAIT) for f in futures}
+    finally:
+        thread.quit()
+        thread.wait(WAIT_MS)
+    assert len(idents) == 1
+    assert threading.get_ident() not in idents
+
+
+@pytest.mark.parametrize("decorator", ["ensure_main_thread", "ensure_object_thread"])
+def test_extra_signal_arguments_are_dropped_as_qt_does(qtbot: QtBot, decorator: str) -> None:
+    from qtpy.QtCore import QObject
+
+    import threadworker
+
+    deco: Any = getattr(threadworker, decorator)
+    calls: list[tuple[int, int]] = []
+
+    class Receiver(QObject):
+        @deco  # type: ignore[untyped-decorator]
+        def take_two(self, a: int, b: int) -> None:
+            calls.append((a, b))
+
+    receiver = Receiver()
+    emitter = _qt_emitter()
+    emitter.sig.connect(receiver.take_two)
+    emitter.sig.emit(1, 2, 3)
+    thread = threading.Thread(target=emitter.sig.emit, args=(4, 5, 6))
+    thread.start()
+    thread.join(WAIT)
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=WAIT_MS)
+    assert calls == [(1, 2), (4, 5)]
+
+
+def test_an_exception_nobody_reads_reaches_sys_excepthook(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from threadworker import ensure_main_thread
+
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda t, e, tb: reported.append(e))
+
+    @ensure_main_thread
+    def fail(tag: str) -> None:
+        raise LookupError(tag)
+
+    read: list[concurrent.futures.Future[None]] = []
+
+    def caller() -> None:
+        fail("dropped")  # fire and forget: nobody will read it
+        read.append(fail("read"))
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    thread.join(WAIT)
+    qtbot.waitUntil(lambda: len(reported) == 1 and read[0].done(), timeout=WAIT_MS)
+    assert isinstance(read[0].exception(0), LookupError)
+    del read[:]  # read, then dropped: not reported
+    gc.collect()
+    assert [str(e) for e in reported] == ["dropped"]
+    # Connected to a Qt signal (which drops the returned future) from a thread.
+    emitter = _qt_emitter()
+    emitter.sig.connect(fail)
+    thread = threading.Thread(target=emitter.sig.emit, args=(7, 8, 9))
+    thread.start()
+    thread.join(WAIT)
+    qtbot.waitUntil(lambda: len(reported) == 2, timeout=WAIT_MS)
+    assert str(reported[1]) == "7"

@@ -59,6 +59,33 @@ async def test_total_on_a_plain_function_warns_and_stays_indeterminate() -> None
     await asyncio.wait_for(worker, WAIT)
 
 
+@pytest.mark.filterwarnings("always::RuntimeWarning")
+def test_the_plain_function_warning_says_what_napari_says() -> None:
+    # napari's own test matches these words.
+    with pytest.warns(RuntimeWarning, match="worker is FunctionWorker and will not yield"):
+        create_worker(lambda: 1, _progress={"total": 2})
+
+
+async def test_yielded_callbacks_see_their_yield_counted() -> None:
+    worker = create_worker(steps, 3, _progress={"total": 3})
+    bar = worker.pbar
+    assert bar is not None
+    seen: list[int] = []
+    worker.yielded.connect(lambda value: seen.append(bar.n))
+    await asyncio.wait_for(worker, WAIT)
+    assert seen == [1, 2, 3]
+
+
+async def test_a_yielded_callback_sees_the_overflow_past_total() -> None:
+    worker = create_worker(steps, 2, _progress={"total": 1})
+    bar = worker.pbar
+    assert bar is not None
+    seen: list[tuple[int, int]] = []
+    worker.yielded.connect(lambda value: seen.append((bar.n, bar.total)))
+    await asyncio.wait_for(worker, WAIT)
+    assert seen == [(1, 1), (2, 0)]  # the second yield turned it indeterminate
+
+
 def pbar_of(worker: FunctionWorker[int]) -> object:
     return worker.pbar
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Generator
 from typing import Any
@@ -216,6 +219,147 @@ def test_deleted_receivers_are_skipped_and_disconnected(qtbot: QtBot) -> None:
     assert survivor.got == ["value"]
     [remaining] = worker.returned._slots  # the deleted receivers were disconnected
     assert remaining.target() == survivor.on_value
+
+
+def delete_later(obj: Any) -> None:
+    """Delete a Qt object the way an application does: deleteLater, then events."""
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    obj.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+@pytest.mark.parametrize("how", ["deleteLater", "delete"])
+def test_bound_signals_of_deleted_objects_are_skipped_and_dropped(qtbot: QtBot, how: str) -> None:
+    from threadworker._qt import is_deleted
+
+    panel = QWidget()
+    button = QPushButton("STOP!", panel)
+    survivor = QPushButton("other")
+    qtbot.addWidget(survivor)
+    clicks: list[bool] = []
+    survivor.clicked.connect(lambda checked=False: clicks.append(checked))
+    worker = FunctionWorker(lambda: None)
+    worker.finished.connect(button.clicked.disconnect)  # the guide's graceful exit
+    worker.finished.connect(button.clicked)  # chained: emits the Qt signal
+    worker.finished.connect(button.clicked.emit)
+    worker.finished.connect(survivor.clicked)
+    if how == "delete":
+        delete_cpp(panel)
+    else:
+        delete_later(panel)
+    assert is_deleted(button)
+    # Touching the deleted button's signal would crash PyQt (and make PySide
+    # raise into sys.excepthook, which pytest-qt turns into a failure).
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+    assert clicks == [False]  # the live button's signal was emitted
+    [remaining] = worker.finished._slots  # the deleted button's three were dropped
+    assert remaining.matches(survivor.clicked)
+
+
+def test_a_qt_signal_method_is_found_again_by_disconnect(qtbot: QtBot) -> None:
+    button = QPushButton()
+    qtbot.addWidget(button)
+    worker = FunctionWorker(lambda: None)
+    # A new method object at each access: found by its signal and name.
+    worker.finished.connect(button.clicked.disconnect)
+    worker.finished.disconnect(button.clicked.disconnect)
+    worker.finished.connect(button.clicked.emit)
+    with pytest.raises(ValueError, match="not connected"):
+        worker.finished.disconnect(button.pressed.emit)
+    worker.finished.disconnect(button.clicked.emit)
+    assert worker.finished._slots == []
+
+
+GRACEFUL_EXIT = """
+import sys, threading
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
+from threadworker import thread_worker
+
+app = QApplication(sys.argv)
+app.setQuitOnLastWindowClosed(False)  # quit below, once the dock is gone
+
+@thread_worker
+def ticks():
+    i = 0
+    while True:  # ends only when quit
+        yield i
+        i += 1
+        threading.Event().wait(0.001)
+
+dock = QWidget()
+layout = QVBoxLayout(dock)
+button = QPushButton("STOP!")
+label = QLabel()
+layout.addWidget(button)
+layout.addWidget(label)
+dock.show()
+worker = ticks()
+button.clicked.connect(worker.quit)
+worker.finished.connect(button.clicked.disconnect)  # the guide's graceful exit
+worker.yielded.connect(label.setNum)  # pending values reach a deleted label too
+# Quit once the dock and its button are deleted, as napari deletes its docks.
+button.destroyed.connect(lambda: QTimer.singleShot(0, app.quit))
+
+def close_dock():
+    dock.close()
+    dock.deleteLater()
+
+worker.yielded.connect(lambda value: value == 3 and QTimer.singleShot(0, close_dock))
+worker.start()
+app.exec()
+print("clean exit", worker.is_running)
+"""
+
+
+def run_child(tmp_path: Any, code: str) -> subprocess.CompletedProcess[str]:
+    """Run *code* in a fresh interpreter (a crash there must not end this one)."""
+    script = tmp_path / "child.py"
+    script.write_text(code)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+
+
+def test_graceful_exit_without_pressing_stop_exits_cleanly(tmp_path: Any) -> None:
+    result = run_child(tmp_path, GRACEFUL_EXIT)
+    assert result.returncode == 0, result.stderr[-3000:]  # was 139 (SIGSEGV) on PyQt
+    assert "clean exit False" in result.stdout
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+
+
+ABANDONING_QUIT = """
+import sys, threading, warnings
+warnings.simplefilter("error")  # the abandoned-worker warning becomes an exception
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication
+import threadworker
+
+app = QApplication(sys.argv)
+threadworker.configure(shutdown_timeout=0.2)
+gate = threading.Event()
+worker = threadworker.create_worker(lambda: gate.wait(30))
+worker.started.connect(lambda: QTimer.singleShot(0, app.quit))
+worker.start()
+app.exec()
+gate.set()
+print("clean exit")
+"""
+
+
+def test_an_error_while_the_app_quits_is_reported_not_fatal(tmp_path: Any) -> None:
+    result = run_child(tmp_path, ABANDONING_QUIT)
+    assert result.returncode == 0, result.stderr[-3000:]  # was 134 (abort) on PyQt
+    assert "clean exit" in result.stdout
+    assert "RuntimeWarning: threadworker abandoned 1 worker" in result.stderr
 
 
 def test_connected_widget_is_not_kept_alive(qtbot: QtBot) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Generator
 
@@ -103,3 +105,54 @@ def test_several_workers_in_one_widget(qtbot: QtBot) -> None:
     with qtbot.waitSignal(widget.all_finished, timeout=WAIT_MS):
         first.start()
         second.start()
+
+
+# A child interpreter in which the named top-level modules cannot be imported.
+BLOCKED_IMPORT = """
+import importlib.abc, sys
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+sys.meta_path.insert(0, Blocker())
+import threadworker  # the core needs no Qt
+try:
+    import threadworker.qt
+except ModuleNotFoundError as exc:
+    print(exc)
+else:
+    print("imported")
+"""
+
+
+@pytest.mark.parametrize(
+    "blocked",
+    [
+        pytest.param({"qtpy"}, id="no-qtpy"),
+        pytest.param({"PyQt5", "PyQt6", "PySide2", "PySide6"}, id="no-binding"),
+    ],
+)
+def test_importing_qt_without_qt_says_what_to_install(blocked: set[str]) -> None:
+    code = BLOCKED_IMPORT.format(blocked=sorted(blocked))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    message = result.stdout.strip()
+    assert message.startswith("threadworker.qt needs qtpy and a Qt binding"), message
+    assert "pip install 'threadworker[qt]' (PyQt6) or 'threadworker[pyside6]'" in message
+
+
+def test_yielded_slots_see_their_yield_counted(qtbot: QtBot) -> None:
+    # The napari way: app.exec()-style delivery, no asyncio loop.
+    worker = create_worker(range_gen, 3, _progress={"total": 3})
+    bar = worker.pbar
+    assert bar is not None
+    seen: list[int] = []
+    worker.yielded.connect(lambda value: seen.append(bar.n))
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+    assert seen == [1, 2, 3]

@@ -357,11 +357,11 @@ async def test_toggles_from_many_threads_each_flip_the_state() -> None:
 
     results = await asyncio.to_thread(together, *[toggle_some] * THREADS)
     toggles = THREADS * per_thread  # even: it ends paused, as it began
-    assert worker.is_paused
     for batch in results:
         assert isinstance(batch, list), batch
         for latch in batch:
             await asyncio.wait_for(latch, WAIT)
+    assert worker.is_paused
     # Every toggle is a transition, made and reported: none was swallowed.
     assert len(transitions) == 1 + toggles
     assert transitions == ["paused", "resumed"] * (toggles // 2) + ["paused"]

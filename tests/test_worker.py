@@ -397,6 +397,69 @@ async def test_quit_cancels_a_function_worker_still_queued() -> None:
     assert events == ["started", "aborted", "finished"]
 
 
+def test_worker_base_is_constructible_without_a_function() -> None:
+    from threadworker import WorkerBaseSignals
+
+    worker: WorkerBase[Any] = WorkerBase()
+    assert isinstance(worker, WorkerBaseSignals)
+    assert worker.started is not None
+    assert worker.returned is not None
+    with pytest.raises(AttributeError):
+        _ = worker.aa  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="without a function"):
+        worker.start()
+    with pytest.raises(TypeError, match="without a function"):
+        worker.work()
+    assert not worker.is_running
+
+
+def test_signals_class_adds_the_signals_a_worker_lacks() -> None:
+    from threadworker import GeneratorWorkerSignals, Signal, WorkerBaseSignals
+
+    class Extra(WorkerBaseSignals[Any]):
+        progressed: Signal[int] = Signal(nargs=1)
+
+    worker = FunctionWorker(lambda: 1, SignalsClass=Extra)
+    seen: list[int] = []
+    extra: Any = worker
+    extra.progressed.connect(seen.append)
+    extra.progressed.emit(3)
+    assert seen == [3]
+    assert worker._kwargs == {}  # not passed on to the function
+    plain: WorkerBase[Any] = WorkerBase(SignalsClass=WorkerBaseSignals)
+    assert "progressed" not in vars(plain)
+    assert issubclass(GeneratorWorkerSignals, WorkerBaseSignals)
+
+
+@pytest.mark.parametrize("name", ["returned", "started", "finished"])
+async def test_awaiting_a_signal_the_run_settles_starts_the_worker(name: str) -> None:
+    worker = create_worker(lambda: 5)
+    assert not worker.is_running
+    await asyncio.wait_for(getattr(worker, name), WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert await worker.returned == 5
+
+
+async def test_await_create_worker_returned_starts_it() -> None:
+    # The README's promise, in one line.
+    assert await asyncio.wait_for(create_worker(lambda: 6).returned, WAIT) == 6
+
+
+@pytest.mark.parametrize("name", ["errored", "aborted", "warned"])
+async def test_awaiting_a_dropped_unstarted_worker_raises_instead_of_hanging(name: str) -> None:
+    with pytest.raises(WorkerFinishedError, match="never started"):
+        await asyncio.wait_for(getattr(create_worker(lambda: 5), name), WAIT)
+
+
+async def test_awaiting_errored_waits_for_a_later_start() -> None:
+    worker = create_worker(lambda: 1 / 0)
+    waiter = asyncio.ensure_future(worker.errored)
+    await asyncio.sleep(0)  # the waiter is waiting: it did not start the worker
+    assert not worker.is_running
+    worker.start()
+    assert isinstance(await asyncio.wait_for(waiter, WAIT), ZeroDivisionError)
+
+
 # -- the home thread and the errored await, checked on their own (issue 12, item 18) --------
 
 

@@ -33,12 +33,15 @@ from ._signal import Signal as Signal
 from ._signal import SignalInstance as SignalInstance
 from ._worker import FunctionWorker as FunctionWorker
 from ._worker import WorkerBase as WorkerBase
+from ._worker_signals import GeneratorWorkerSignals as GeneratorWorkerSignals
+from ._worker_signals import WorkerBaseSignals as WorkerBaseSignals
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = (
     "FunctionWorker",
     "GeneratorWorker",
+    "GeneratorWorkerSignals",
     "Latch",
     "ProgressBar",
     "Signal",
@@ -46,6 +49,7 @@ __all__ = (
     "TerminalProgress",
     "WorkerAborted",
     "WorkerBase",
+    "WorkerBaseSignals",
     "WorkerFinishedError",
     "WorkerProcessDied",
     "as_generator_function",

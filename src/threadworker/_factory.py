@@ -126,6 +126,7 @@ def create_worker(
         worker._pbar = make_pbar(
             worker, _progress, is_generator=isinstance(worker, GeneratorWorker)
         )
+    worker._find_host()  # napari's viewer knows of it from now, as of its own workers
     if _connect is not None:
         _connect_all(worker, _connect)
     if _start_thread is None:
@@ -300,16 +301,18 @@ def _validate_connect_shape(connect: object) -> None:
 
 
 def as_generator_function(func: Callable[P, R]) -> Callable[P, Generator[None, None, R]]:
-    """Turn a function into a generator function that returns its result.
+    """Turn a function into a generator function that yields once, then returns its result.
 
-    The generator yields nothing, so the worker runs it in one step; useful to
-    give a plain function the generator worker's thread and signals.
+    superqt's shape: the generator yields ``None`` before calling *func* (so a
+    worker emits one ``yielded``, and can be paused or quit before the call),
+    then returns what *func* returns. Useful to give a plain function the
+    generator worker's thread and signals.
     """
 
     @functools.wraps(func)
     def genwrapper(*args: P.args, **kwargs: P.kwargs) -> Generator[None, None, R]:
+        yield
         return func(*args, **kwargs)
-        yield  # type: ignore[unreachable]  # makes this a generator function
 
     return genwrapper
 

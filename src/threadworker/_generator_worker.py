@@ -21,10 +21,11 @@ from ._callables import makes_generator, name_of, surely_makes_generator
 from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._latch import Latch
-from ._signal import Signal, SignalInstance, _SignalIterator
+from ._signal import SignalInstance, _SignalIterator
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
 from ._worker import WorkerBase
+from ._worker_signals import GeneratorWorkerSignals
 
 __all__ = ["GeneratorWorker"]
 
@@ -33,7 +34,7 @@ S = TypeVar("S")
 R = TypeVar("R")
 
 
-class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
+class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S, R]):
     """Run a generator function in its own thread; stream what it yields.
 
     Besides the base signals it emits ``yielded`` for every value, and
@@ -57,17 +58,19 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         wrap it with :func:`as_generator_function`).
     """
 
-    yielded: Signal[Y] = Signal(nargs=1, doc="Emitted with every value the generator yields.")
-    paused: Signal[None] = Signal(doc="Emitted when the generator has paused.")
-    resumed: Signal[None] = Signal(doc="Emitted when the generator has resumed.")
-
-    def __init__(self, func: Callable[..., Generator[Y, S, R]], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Generator[Y, S, R]],
+        *args: Any,
+        SignalsClass: type | None = None,  # superqt's spelling
+        **kwargs: Any,
+    ) -> None:
         if not makes_generator(func):
             raise TypeError(
                 f"{name_of(func)} is not a generator function: use FunctionWorker (or "
                 "create_worker, which picks it), or wrap it with as_generator_function"
             )
-        super().__init__(func, *args, **kwargs)
+        super().__init__(func, *args, SignalsClass=SignalsClass, **kwargs)
         # Calling a generator function runs none of its code: done here, so a
         # wrong argument fails now. A wrapper is called in the worker's thread.
         self._driver: GeneratorDriver[Y, S, R] = GeneratorDriver(
@@ -82,14 +85,19 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         # executor="process": sends on their way, by the token the process returns.
         self._remote_sends: dict[int, Latch[None]] = {}
         self._future: concurrent.futures.Future[Any] | None = None  # thread executors
+        self._paused = False  # between ``paused`` and ``resumed`` (home thread)
 
     _is_generator = True
 
     # -- flow control ------------------------------------------------------------------
     @property
     def is_paused(self) -> bool:
-        """Whether a pause is requested (or in effect) and not yet resumed."""
-        return self._driver.pause_requested
+        """Whether the worker is paused: from its ``paused`` until its ``resumed``.
+
+        Right after :meth:`pause` it is still False: the generator pauses at
+        its next ``yield``, and ``paused`` says so (superqt's meaning).
+        """
+        return self._paused
 
     def send(self, value: S) -> Latch[None]:
         """Queue *value* for the generator: a later ``yield`` evaluates to it.
@@ -139,8 +147,10 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
     def toggle_pause(self) -> Latch[None]:
         """Pause if running, resume if paused; returns that call's awaitable.
 
-        Decided and requested in one step: toggles from several threads at
-        once each flip the state.
+        Decided by the last request, not by :attr:`is_paused` (toggling twice
+        before the generator reached a ``yield`` pauses and then resumes), and
+        requested in the same step: toggles from several threads at once each
+        flip the state.
         """
         with self._control:
             if self._driver.pause_requested:
@@ -316,12 +326,19 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
     def _handle(self, item: Any) -> None:
         """Deliver one channel item (home thread)."""
         if type(item) is not Event:
+            if self._abort_requested and self._scope is not None and self._scope.closed:
+                # The home is shutting down: a value yielded before the quit has
+                # nobody left to show it (napari closed its viewer first). Qt's
+                # own queued signals are never run once the application quit.
+                return
+            pbar = self._pbar
+            if pbar is not None and not pbar._explicit:
+                # napari's rule: every yield is a step, counted before the
+                # ``yielded`` callbacks run, so they see it in ``pbar.n``.
+                pbar.update(1)
             signal = self._yielded_signal
             if signal is not None:
                 signal._emit_value(item)
-            pbar = self._pbar
-            if pbar is not None and not pbar._explicit:
-                pbar.update(1)  # napari's rule: every yield is a step
             return
         kind = item.kind
         if kind == "received":
@@ -329,6 +346,7 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         elif kind == "warned":
             self._emit_warning(item.payload)
         elif kind in ("paused", "resumed"):
+            self._paused = kind == "paused"
             self._fire(kind)
             with self._control:
                 latches = self._pause_latches if kind == "paused" else self._resume_latches
@@ -347,7 +365,15 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         super()._signal_created(signal)
         if signal.name == "yielded":
             self._yielded_signal = signal
-            signal._on_space = self._resume_delivery
+            # Weak: a signal must not keep its worker alive (see WorkerBase.__del__).
+            resume = weakref.WeakMethod(self._resume_delivery)
+
+            def on_space() -> None:
+                method = resume()
+                if method is not None:
+                    method()
+
+            signal._on_space = on_space
 
     def _errors_handled(self) -> bool:
         return bool(self._iterating) or super()._errors_handled()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
@@ -113,6 +114,11 @@ def ensure_main_thread(
     the main thread, *func* runs directly. The decorated function keeps its
     name, docstring and signature. (superqt's signature.)
 
+    Positional arguments beyond those *func* takes are dropped, as Qt does for
+    slots: connected to a signal that carries more, it still works. If *func*
+    raises and nobody reads the exception from the future before letting go
+    of it, the exception goes to ``sys.excepthook``.
+
     Raises
     ------
     concurrent.futures.TimeoutError
@@ -122,12 +128,20 @@ def ensure_main_thread(
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        limit = positional_limit(fn)
+
         @functools.wraps(fn)
         def in_main_thread(*args: Any, **kwargs: Any) -> Any:
             from . import _qt
 
-            future = _qt.call_in_thread(_qt.main_thread(), fn, args, kwargs)
-            return future.result(timeout / 1000) if await_return else future
+            if limit is not None:
+                args = args[:limit]  # a Qt signal may carry more, as for any slot
+            # Not bound to a variable: see _qt.call_in_thread.
+            if await_return:
+                return _qt.call_in_thread(_qt.main_thread(), fn, args, kwargs).result(
+                    timeout / 1000
+                )
+            return _qt.call_in_thread(_qt.main_thread(), fn, args, kwargs)
 
         return in_main_thread
 
@@ -152,7 +166,8 @@ def ensure_object_thread(
     """Make calls of a QObject method run in the thread that object lives in.
 
     Like :func:`ensure_main_thread`, for methods: the target thread is
-    ``self.thread()``.
+    ``self.thread()``. Extra positional arguments are dropped and unread
+    exceptions reported, as there.
 
     Raises
     ------
@@ -163,13 +178,38 @@ def ensure_object_thread(
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        limit = positional_limit(fn)
+
         @functools.wraps(fn)
         def in_object_thread(self: Any, *args: Any, **kwargs: Any) -> Any:
             from . import _qt
 
-            future = _qt.call_in_thread(_qt.object_thread(self), fn, (self, *args), kwargs)
-            return future.result(timeout / 1000) if await_return else future
+            if limit is not None:
+                args = args[: max(limit - 1, 0)]  # beyond ``self``: as for any slot
+            thread = _qt.object_thread(self)
+            if await_return:  # not bound to a variable: see _qt.call_in_thread
+                return _qt.call_in_thread(thread, fn, (self, *args), kwargs).result(timeout / 1000)
+            return _qt.call_in_thread(thread, fn, (self, *args), kwargs)
 
         return in_object_thread
 
     return decorate if func is None else decorate(func)
+
+
+def positional_limit(fn: Callable[..., Any]) -> int | None:
+    """How many positional arguments *fn* takes; None if any number.
+
+    Follows ``__wrapped__``, as :func:`inspect.signature` does, so a
+    ``functools.wraps`` decorator with ``*args`` counts as what it wraps.
+    """
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # no signature (some builtins): pass everything
+        return None
+    count = 0
+    for param in params:
+        if param.kind is param.VAR_POSITIONAL:
+            return None
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count

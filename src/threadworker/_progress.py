@@ -164,9 +164,10 @@ def make_pbar(worker: WorkerBase[Any], spec: ProgressSpec, *, is_generator: bool
     desc = str(spec.get("desc", ""))
     if total and not is_generator:
         warnings.warn(
-            f"progress total={total} given for a plain function, which cannot report "
-            "steps: the bar stays indeterminate. Make it a generator (each yield is a "
-            "step) or report with threadworker.progress().",
+            # napari's words ("... will not yield"), which its tests look for.
+            f"progress total={total} given, but worker is {type(worker).__name__} and will "
+            "not yield (a plain function cannot report steps): the bar stays indeterminate. "
+            "Make it a generator (each yield is a step) or report with threadworker.progress().",
             RuntimeWarning,
             stacklevel=4,
         )

@@ -11,11 +11,13 @@ has imported a binding already.
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
+import re
 import sys
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 try:
     from qtpy import QtCore
@@ -30,8 +32,12 @@ from ._scope import WorkerScope
 
 __all__ = [
     "QtDispatcher",
+    "ReportingFuture",
+    "bound_signal_owner",
     "call_in_thread",
+    "is_bound_signal",
     "is_deleted",
+    "is_deleted_source_error",
     "main_thread",
     "make_app_scope",
     "object_thread",
@@ -93,8 +99,14 @@ def make_app_scope(app: QCoreApplication) -> WorkerScope:
     scope = WorkerScope(dispatcher)
 
     def end() -> None:
-        scope.close_blocking(deliver=True)
-        dispatcher.close()
+        # A Qt slot: an exception escaping it aborts a PyQt application (a
+        # warning turned into an error by the filters, a raising callback).
+        try:
+            scope.close_blocking(deliver=True)
+        except Exception as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+        finally:
+            dispatcher.close()
 
     app.aboutToQuit.connect(end)
     return scope
@@ -116,51 +128,181 @@ def _deleted_checker() -> Callable[[object], bool]:
 is_deleted = _deleted_checker()
 
 
+#: PyQt's bound signals name their object only in their repr (by address):
+#: ``<bound PYQT_SIGNAL clicked of QPushButton object at 0x7f...>``.
+_PYQT_BOUND_SIGNAL = re.compile(r"^<bound PYQT_SIGNAL (\w+) of (\w+) object at (0x[0-9a-fA-F]+)>$")
+
+
+def is_bound_signal(obj: object) -> bool:
+    """Whether *obj* is a Qt bound signal (``pyqtBoundSignal``, PySide's ``SignalInstance``)."""
+    name = type(obj).__name__
+    return name in ("pyqtBoundSignal", "SignalInstance") and type(obj).__module__.startswith(
+        ("PyQt", "PySide")
+    )
+
+
+def bound_signal_owner(signal: object) -> QObject | None:
+    """The QObject a Qt bound signal belongs to, or None if it cannot be told.
+
+    Neither binding exposes it. A PyQt bound signal names its object's Python
+    wrapper by address in its repr, and does not keep it alive: the address is
+    read while the caller still holds the signal (just taken from a live
+    object) and checked against the object found there — its class name, and
+    its signal of that name giving the same repr. PySide's ``SignalInstance``
+    checks its source itself (see :func:`is_deleted_source_error`).
+    """
+    match = _PYQT_BOUND_SIGNAL.match(repr(signal))
+    if match is None:
+        return None
+    signal_name, class_name, address = match.groups()
+    candidate = ctypes.cast(int(address, 16), ctypes.py_object).value
+    if not isinstance(candidate, QObject) or type(candidate).__name__ != class_name:
+        return None
+    if is_deleted(candidate):
+        return candidate  # already gone: its signals are never touched
+    if repr(getattr(candidate, signal_name, None)) != repr(signal):
+        return None
+    return candidate
+
+
+def is_deleted_source_error(exc: BaseException) -> bool:
+    """Whether *exc* is PySide's refusal to use a signal of a deleted object."""
+    return isinstance(exc, RuntimeError) and "source has been deleted" in str(exc)
+
+
 class _Invoker(QObject):
-    """Runs callables in the thread it lives in; one per call."""
+    """Runs one callable in the thread it lives in, then deletes itself."""
 
     invoke = QtCore.Signal(object)  # type: ignore[attr-defined]
 
+    #: Invokers whose call is queued. Nothing else refers to one, and a
+    #: self-reference is a cycle the garbage collector frees (deleting the C++
+    #: object with its call still queued): this set holds each until it ran.
+    _pending: ClassVar[set[_Invoker]] = set()
+    _pending_lock: ClassVar[threading.Lock] = threading.Lock()
+
     def __init__(self) -> None:
         super().__init__()
-        # Nobody else holds it, and collecting it would delete the C++ object
-        # with the queued call still pending: it lives until it has run.
-        self._keep_alive: _Invoker | None = self
         self.invoke.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
+    def post(self, call: Callable[[], object]) -> None:
+        """Queue *call* to run in this object's thread."""
+        with _Invoker._pending_lock:
+            _Invoker._pending.add(self)
+        self.invoke.emit(call)
+
     @QtCore.Slot(object)  # type: ignore[attr-defined, untyped-decorator]
-    def _run(self, call: Callable[[], None]) -> None:
+    def _run(self, call: Callable[[], object]) -> None:
         try:
             call()
         finally:
             self.deleteLater()  # in its own thread, after its one call
-            self._keep_alive = None
+            with _Invoker._pending_lock:
+                _Invoker._pending.discard(self)
+
+
+class ReportingFuture(concurrent.futures.Future[Any]):
+    """A future that reports an exception nobody retrieved when it is dropped.
+
+    ``ensure_main_thread`` hands its caller a future; a caller that ignores
+    it (a fire-and-forget call, a Qt signal connected to the decorated
+    function) would never learn that the call raised. "Never read" is decided
+    when the future is freed: if it holds an exception that
+    :meth:`result` and :meth:`exception` never returned, the exception goes to
+    ``sys.excepthook`` then (asyncio reports unretrieved task exceptions the
+    same way). A caller holding the future has until it lets go of it.
+    """
+
+    _retrieved = False
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Return the call's result (waiting at most *timeout* seconds).
+
+        Raises
+        ------
+        Exception
+            The call's exception (it then counts as retrieved).
+        concurrent.futures.TimeoutError
+            If the call has not finished in time.
+        concurrent.futures.CancelledError
+            If the future was cancelled.
+        """
+        try:
+            return super().result(timeout)
+        finally:
+            self._retrieved = self._retrieved or self.done()
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """Return the call's exception, or None (waiting at most *timeout* seconds).
+
+        Raises
+        ------
+        concurrent.futures.TimeoutError
+            If the call has not finished in time.
+        concurrent.futures.CancelledError
+            If the future was cancelled.
+        """
+        try:
+            return super().exception(timeout)
+        finally:
+            self._retrieved = self._retrieved or self.done()
+
+    def __del__(self) -> None:
+        if self._retrieved or not self.done() or self.cancelled():
+            return
+        exc = super().exception(0)
+        if exc is not None:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+
+
+def _capture(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[bool, Any]:
+    """Call *fn*; (True, result) or (False, exception).
+
+    A separate frame, so the exception's traceback does not reach the future
+    (a cycle would delay its report until the garbage collector runs).
+    """
+    try:
+        return True, fn(*args, **kwargs)
+    except BaseException as exc:
+        return False, exc
 
 
 def call_in_thread(
     target: QThread, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> concurrent.futures.Future[Any]:
+) -> ReportingFuture:
     """Run ``fn(*args, **kwargs)`` in Qt thread *target*; a future of its result.
 
     Runs at once when the caller is already in *target*. The future receives
-    the exception if *fn* raises; nothing propagates into Qt.
+    the exception if *fn* raises; nothing propagates into Qt, and an
+    exception nobody retrieves from the future reaches ``sys.excepthook``
+    (see :class:`ReportingFuture`).
     """
-    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    # No frame keeps the future in a variable: a traceback keeps its frames
+    # and their callers' alive, and a frame holding the future would tie it
+    # into a cycle with its own exception, delaying the report of an unread
+    # exception to the next garbage collection. It travels in a box instead.
+    box = [ReportingFuture()]
 
-    def call() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            future.set_exception(exc)
+    def call() -> ReportingFuture:
+        ok, outcome = (True, None)
+        if box[0].set_running_or_notify_cancel():
+            ok, outcome = _capture(fn, args, kwargs)
+        if not box[0].done():
+            if ok:
+                box[0].set_result(outcome)
+            else:
+                box[0].set_exception(outcome)
+        del outcome
+        return box.pop()
 
     if QThread.currentThread() == target:
-        call()
-        return future
+        return call()
+    future = box[0]  # a local is fine here: the call runs on another stack
     invoker = _Invoker()
     invoker.moveToThread(target)
-    invoker.invoke.emit(call)
+    invoker.post(call)
     return future
 
 

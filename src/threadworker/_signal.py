@@ -127,6 +127,7 @@ class SignalInstance(Generic[T]):
         "_latch",
         "_lock",
         "_on_space",
+        "_owner_hold",
         "_owner_ref",
         "_signal",
         "_slots",
@@ -147,6 +148,9 @@ class SignalInstance(Generic[T]):
         self._iterators: list[weakref.ref[_SignalIterator[T]]] = []
         self._closed: BaseException | None = None
         self._on_space: Callable[[], None] | None = None
+        # Normally the owner is held weakly; it may hold itself through a
+        # signal (see WorkerBase._signal_awaited: ``await create_worker(f).returned``).
+        self._owner_hold: object = None
 
     @property
     def signal(self) -> str:
@@ -357,6 +361,11 @@ class SignalInstance(Generic[T]):
         WorkerFinishedError
             If the owner finished and this signal can no longer be emitted.
         """
+        owner = self._owner_ref()
+        awaited = getattr(owner, "_signal_awaited", None)
+        if awaited is not None:  # a worker starts when some of its signals are awaited
+            awaited(self)
+        del owner, awaited  # the frame must not keep the owner alive while it waits
         if self._latch is not None:
             return (yield from self._latch.__await__())
         if self._closed is not None:
@@ -445,7 +454,7 @@ class _SignalIterator(AsyncIterator[T]):
 class _Slot:
     """A connected callback, weak for bound methods, with its arity."""
 
-    __slots__ = ("_deleted", "_nargs", "_receiver", "_ref", "_repr", "_strong")
+    __slots__ = ("_deleted", "_guard_source", "_nargs", "_receiver", "_ref", "_repr", "_strong")
 
     def __init__(self, callback: Callable[..., Any] | SignalLike, signal_nargs: int) -> None:
         target = _chain_target(callback)
@@ -474,6 +483,39 @@ class _Slot:
 
             self._receiver = weakref.ref(receiver)
             self._deleted = is_deleted
+        # A Qt bound signal chained into, or one of its methods
+        # (``button.clicked.disconnect``): once its object is deleted, using
+        # it crashes PyQt and makes PySide raise. Skipped and dropped instead.
+        self._guard_source = False
+        qt_signal = callback if _is_signal_like(callback) else receiver
+        if self._deleted is None and qt_signal is not None and _is_qt_object(qt_signal):
+            self._watch_signal_owner(qt_signal)
+
+    def _watch_signal_owner(self, qt_signal: object) -> None:
+        from . import _qt
+
+        if not _qt.is_bound_signal(qt_signal):
+            return
+        owner = _qt.bound_signal_owner(qt_signal)
+        if owner is not None:
+            self._receiver = weakref.ref(owner)
+            self._deleted = _qt.is_deleted
+        else:  # PySide: the signal checks its source itself, and raises
+            self._guard_source = True
+
+    def _call_guarded(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+        """Call a PySide signal's method; False if its object was deleted."""
+        from ._qt import is_deleted_source_error
+
+        try:
+            fn(*args)
+        except RuntimeError as exc:
+            if not is_deleted_source_error(exc):
+                raise
+            self._strong = None
+            self._ref = _gone
+            return False
+        return True
 
     def _receiver_deleted(self) -> bool:
         assert self._deleted is not None
@@ -498,7 +540,9 @@ class _Slot:
     def matches(self, callback: Callable[..., Any] | SignalLike) -> bool:
         mine = self.target()
         theirs = _chain_target(callback)
-        return mine is not None and (mine is theirs or mine == theirs)
+        if mine is None:
+            return False
+        return mine is theirs or mine == theirs or _same_qt_signal_method(mine, theirs)
 
     def call_one(self, value: Any) -> bool:
         """Call the target with one value (or none, if it takes none)."""
@@ -508,6 +552,10 @@ class _Slot:
             fn = self._ref()
             if fn is None or (self._deleted is not None and self._receiver_deleted()):
                 return False
+        elif self._deleted is not None and self._receiver_deleted():
+            return False  # a strongly held bound signal of a deleted object
+        if self._guard_source:
+            return self._call_guarded(fn, (value,) if self._nargs else ())
         if self._nargs:
             fn(value)
         else:
@@ -521,8 +569,28 @@ class _Slot:
             return False
         if self._nargs < len(args):
             args = args[: self._nargs]
+        if self._guard_source:
+            return self._call_guarded(fn, args)
         fn(*args)
         return True
+
+
+def _same_qt_signal_method(a: object, b: object) -> bool:
+    """Whether *a* and *b* are one method of one Qt bound signal.
+
+    ``button.clicked.disconnect`` is a new method object at each access, and
+    PyQt's compare unequal even for the same signal; the signals compare equal.
+    """
+    if not isinstance(a, types.BuiltinMethodType) or not isinstance(b, types.BuiltinMethodType):
+        return False
+    if a.__name__ != b.__name__ or not _is_qt_object(a.__self__):
+        return False
+    return type(a.__self__) is type(b.__self__) and bool(a.__self__ == b.__self__)
+
+
+def _gone() -> None:
+    """The reference of a slot whose receiver was found deleted."""
+    return None
 
 
 def _is_signal_like(obj: object) -> bool:

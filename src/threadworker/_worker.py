@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol, TypeVar
 
 from ._callables import check_callable, name_of, surely_makes_generator
 from ._current import current_worker_var
@@ -32,8 +33,9 @@ from ._executors import (
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._scope import current_scope, scopes_on_this_thread
-from ._signal import Signal, SignalInstance
+from ._signal import SignalInstance
 from ._warnings import WarningArgs, WarningHooks, install_warning_router, warning_hooks
+from ._worker_signals import WorkerBaseSignals, adopt_signals
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -49,9 +51,28 @@ R = TypeVar("R")
 
 _CREATED, _RUNNING, _FINISHED = "created", "running", "finished"
 _OUTCOMES = ("returned", "errored", "aborted")
+#: Awaiting one of these starts a worker that was not started (see _signal_awaited).
+_AWAITING_STARTS = frozenset({"started", "returned", "finished"})
 
 
-class WorkerBase(Generic[R]):
+class WorkerHost(Protocol):
+    """An application that adopted a worker (napari's viewer, see ``_napari.py``).
+
+    The worker tells it what it would otherwise show itself; each ``bool``
+    says whether the host took it.
+    """
+
+    def pbar_made(self) -> None:
+        """The worker's ``pbar`` was made after the host adopted it (any thread)."""
+
+    def report_exception(self, exc: BaseException, message: str) -> bool:
+        """Show an exception nobody handled (home thread)."""
+
+    def show_warning(self, args: WarningArgs) -> bool:
+        """Show a warning nobody listens to (home thread)."""
+
+
+class WorkerBase(WorkerBaseSignals[R]):
     """Run a callable in another thread and report back through signals.
 
     Every signal is a callback hook (``worker.returned.connect(show)``) and an
@@ -60,10 +81,16 @@ class WorkerBase(Generic[R]):
 
     Parameters
     ----------
-    func : callable
-        What to run.
+    func : callable, optional
+        What to run. superqt lets a worker be made without one (``WorkerBase()``);
+        such a worker has its signals but cannot be started.
     *args, **kwargs
         Passed to *func*.
+    SignalsClass : type, optional
+        superqt's hook for extra signals: a class (a QObject subclass with Qt
+        signals, or one declaring :class:`Signal` s) whose signals this worker
+        lacks become attributes of the worker. The worker classes' own signals
+        classes (:class:`WorkerBaseSignals` ...) change nothing.
 
     Raises
     ------
@@ -72,28 +99,23 @@ class WorkerBase(Generic[R]):
         function (those already run on the event loop: await them instead).
     """
 
-    started: Signal[None] = Signal(once=True, doc="Emitted when the work starts.")
-    finished: Signal[None] = Signal(once=True, doc="Emitted last, whatever the outcome.")
-    returned: Signal[R] = Signal(
-        nargs=1, once=True, doc="Emitted with the return value when the work returns."
-    )
-    errored: Signal[BaseException] = Signal(
-        nargs=1, once=True, doc="Emitted with the exception when the work raises."
-    )
-    aborted: Signal[None] = Signal(
-        once=True, doc="Emitted instead of ``returned`` when the worker was quit."
-    )
-    warned: Signal[WarningArgs] = Signal(
-        nargs=1,
-        doc="Emitted with ``showwarning``'s arguments for each warning the work raises.",
-    )
-
-    def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        check_callable(func, type(self).__name__)
-        self._func = func
+    def __init__(
+        self,
+        func: Callable[..., Any] | None = None,
+        *args: Any,
+        SignalsClass: type | None = None,  # superqt's spelling
+        **kwargs: Any,
+    ) -> None:
+        if func is not None:
+            check_callable(func, type(self).__name__)
+        self._func: Callable[..., Any] = _no_function if func is None else func
         self._args = args
         self._kwargs = kwargs
-        self._name = getattr(func, "__name__", None) or type(func).__name__
+        self._name = (
+            type(self).__name__
+            if func is None
+            else getattr(func, "__name__", None) or type(func).__name__
+        )
         self._state = _CREATED
         # Guards the state's transitions (start, quit, finish) and the quit
         # latch across threads; never held while user code or callbacks run.
@@ -112,11 +134,30 @@ class WorkerBase(Generic[R]):
         #: Set when the work's thread is done with it (set at once if never run).
         self._thread_done = DoneFlag()
         self._placement: Placement = IN_THREAD
-        self._remote_func: Callable[..., Any] = func
+        self._remote_func: Callable[..., Any] = self._func
         self._job: ProcessJob | None = None  # with executor="process"
+        self._host: WorkerHost | None = None
+        self._hosted = False  # whether a host was looked for
+        if SignalsClass is not None:
+            adopt_signals(self, SignalsClass)
         self._warning_hooks: WarningHooks | None = None  # as they were at start
 
     _is_generator = False
+
+    def _find_host(self) -> None:
+        """Let the application adopt this worker: napari, when it is loaded.
+
+        Called once, when the worker is made by ``create_worker`` or started.
+        ``sys.modules`` is checked, never imported from: without napari (or
+        before the application imported it) nothing napari is imported.
+        """
+        if self._hosted:
+            return
+        self._hosted = True
+        if "napari" in sys.modules:
+            from ._napari import adopt
+
+            adopt(self)
 
     def _use_executor(self, spec: object) -> None:
         """Run in *spec* (an ``executor=`` value) instead of threadworker's threads.
@@ -170,6 +211,8 @@ class WorkerBase(Generic[R]):
                 if self._pbar is None:
                     self._pbar = made
                 bar = self._pbar
+            if bar is made and self._host is not None:
+                self._host.pbar_made()
         return bar
 
     @property
@@ -202,6 +245,8 @@ class WorkerBase(Generic[R]):
         RuntimeError
             If the worker was already started or has finished, or if there is
             no loop or application to deliver to.
+        TypeError
+            If the worker was made without a function (``WorkerBase()``).
         """
         self._start(required=True)
 
@@ -214,6 +259,8 @@ class WorkerBase(Generic[R]):
             if required:
                 self._raise_started()
             return
+        self._check_has_function()
+        self._find_host()
         scope = current_scope()
         with self._state_lock:
             if self._state != _CREATED:  # another thread won the race
@@ -221,6 +268,7 @@ class WorkerBase(Generic[R]):
                     self._raise_started()
                 return
             scope.add(self)
+            self._release_holds()  # the scope holds it while it runs
             self._scope = scope
             self._dispatcher = scope.dispatcher
             self._state = _RUNNING
@@ -284,10 +332,14 @@ class WorkerBase(Generic[R]):
         ------
         RuntimeError
             If the worker was already started or has finished.
+        TypeError
+            If the worker was made without a function (``WorkerBase()``).
         """
+        self._check_has_function()
         with self._state_lock:
             if self._state != _CREATED:
                 raise RuntimeError(f"{self._signal_owner_name()} was already started")
+            self._release_holds()
             self._state = _RUNNING
             self._launched = True
         install_warning_router()
@@ -297,6 +349,13 @@ class WorkerBase(Generic[R]):
         self._fire("started")
         self._work_here(context)
         return self._fired.get("returned")
+
+    def _check_has_function(self) -> None:
+        if self._func is _no_function:
+            raise TypeError(
+                f"{self._signal_owner_name()} was made without a function to run: "
+                "pass one (FunctionWorker(func, ...)) or use create_worker(func)"
+            )
 
     def quit(self) -> Latch[None]:
         """Ask the worker to stop; returns an awaitable that completes when it finished.
@@ -381,6 +440,40 @@ class WorkerBase(Generic[R]):
 
         await asyncio.shield(_wait_latch(self.quit()))
 
+    def _signal_awaited(self, signal: SignalInstance[Any]) -> None:
+        """Start an unstarted worker when one of the signals running it settles is awaited.
+
+        ``started``, ``returned`` and ``finished``: awaiting them is waiting
+        for the work itself (``await worker.returned`` is ``await worker``).
+        Awaiting ``errored``, ``aborted`` or a repeating signal does not: those
+        wait for something else (a quit, a pause, the next value) and are often
+        set up before ``start()``. If an unstarted worker is dropped, those
+        awaits raise :class:`WorkerFinishedError` (see :meth:`__del__`).
+        """
+        if self._state == _CREATED and signal.name in _AWAITING_STARTS:
+            self._start_if_new()
+
+    def _release_holds(self) -> None:
+        """Stop holding this worker through its signals: it started or finished."""
+        for signal in self._signals:
+            signal._owner_hold = None
+
+    def __del__(self) -> None:
+        # Nothing refers to a worker that never started any more, so nothing
+        # can start it: whoever still awaits one of its signals would wait for
+        # ever. Tell them instead (signals hold their worker weakly).
+        if getattr(self, "_state", None) != _CREATED:
+            return
+        signals: list[SignalInstance[Any]] = getattr(self, "_signals", [])
+        if not signals:
+            return
+        reason = WorkerFinishedError(
+            f"{self._signal_owner_name()} was never started and nothing refers to it "
+            "any more: none of its signals can be emitted"
+        )
+        for signal in signals:
+            signal._close(reason)
+
     def _abandon_kind(self) -> Literal["function", "generator", "unstarted"]:
         """What kept this worker running after quit(), for the shutdown warning."""
         if not self._work_began():
@@ -457,6 +550,7 @@ class WorkerBase(Generic[R]):
             try:
                 self._fire("finished")
             finally:
+                self._release_holds()
                 for signal in self._signals:
                     self._settle(signal)
                 self._finished_cleanup()
@@ -544,8 +638,8 @@ class WorkerBase(Generic[R]):
         instance = self.__dict__.get("warned")
         if instance is not None and instance.has_receivers():
             instance._emit_here((args,))
-        else:  # nobody listens: show it as if it were raised here
-            warnings.showwarning(*args)
+        elif self._host is None or not self._host.show_warning(args):
+            warnings.showwarning(*args)  # nobody listens: show it as if raised here
 
     # -- SignalOwner ------------------------------------------------------------------------
     def _post_to_home(self, fn: Callable[..., object], *args: object) -> bool:
@@ -556,6 +650,8 @@ class WorkerBase(Generic[R]):
         return True
 
     def _report_exception(self, exc: BaseException, message: str) -> None:
+        if self._host is not None and self._host.report_exception(exc, message):
+            return
         if self._dispatcher is not None and self._dispatcher.is_alive():
             self._dispatcher.report_exception(exc, message, {"worker": self})
         else:
@@ -566,6 +662,10 @@ class WorkerBase(Generic[R]):
 
     def _signal_created(self, signal: SignalInstance[Any]) -> None:
         self._signals.append(signal)
+        if self._state == _CREATED and signal.name in _AWAITING_STARTS:
+            # Alive as long as this signal is: in ``await create_worker(f).returned``
+            # nothing else holds the worker until the await has started it.
+            signal._owner_hold = self
         self._settle(signal)
         if (
             signal.name == "started"
@@ -755,6 +855,11 @@ def _generator_only(method: str, name: str) -> str:
         f"{method}() needs a generator worker, but {name} is a plain function: "
         "make it a generator (yield where it may pause or receive values)"
     )
+
+
+def _no_function(*args: Any, **kwargs: Any) -> NoReturn:
+    """What a worker made without a function runs: nothing (start() refuses)."""
+    raise TypeError("this worker was made without a function to run")
 
 
 async def _wait_latch(latch: Latch[None]) -> None:

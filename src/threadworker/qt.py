@@ -9,9 +9,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from qtpy import QtCore
-from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+try:
+    from qtpy import QtCore
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+except ImportError as exc:  # qtpy missing, or qtpy without a binding (its error is one too)
+    # Still a ModuleNotFoundError, so code that catches that keeps working.
+    raise ModuleNotFoundError(
+        f"threadworker.qt needs qtpy and a Qt binding ({exc}): "
+        "pip install 'threadworker[qt]' (PyQt6) or 'threadworker[pyside6]'",
+        name=exc.name,
+    ) from exc
 
 from ._generator_worker import GeneratorWorker
 from ._progress import REFRESH_PER_SECOND
