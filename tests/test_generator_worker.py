@@ -433,3 +433,31 @@ def test_values_left_at_shutdown_are_dropped_but_the_ending_is_delivered(qtbot: 
     scope.dispatcher.close()
     assert shown == []
     assert ending == ["started", "aborted", "finished"]
+
+
+def no_thread_for_me() -> Generator[int, None, None]:
+    yield 1
+
+
+async def test_a_generator_that_gets_no_thread_ends_errored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    start = threading.Thread.start
+
+    def refuse(thread: threading.Thread) -> None:
+        if thread.name == "threadworker-no_thread_for_me":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    worker = GeneratorWorker(no_thread_for_me)
+    events: list[str] = []
+    for name in ("started", "yielded", "errored", "finished"):
+        getattr(worker, name).connect(lambda *_, n=name: events.append(n))
+    worker.start()
+    with pytest.raises(RuntimeError, match="could not start") as info:
+        await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert "can't start new thread" in str(info.value.__cause__)
+    assert events == ["errored", "finished"]
+    assert not worker.is_running

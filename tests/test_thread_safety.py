@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from threadworker import FunctionWorker, GeneratorWorker, WorkerBase
+import process_jobs as jobs
+from threadworker import (
+    FunctionWorker,
+    GeneratorWorker,
+    TerminalProgress,
+    WorkerBase,
+    create_worker,
+)
 from threadworker._latch import Latch
 
 WAIT = 20
@@ -84,12 +93,19 @@ def endless(probe: Probe) -> Generator[int, Any, None]:
 
 async def test_quit_racing_start_never_leaves_a_zombie() -> None:
     for _ in range(300):
-        await _race_start_and_quit()
+        probe = Probe()
+        await _race_start_and_quit(GeneratorWorker(endless, probe))
+        assert probe.ended_if_entered()  # no generator left running
 
 
-async def _race_start_and_quit() -> None:
-    probe = Probe()
-    worker = GeneratorWorker(endless, probe)
+async def test_quit_racing_start_of_a_process_generator_ends_it(tmp_path: Path) -> None:
+    for i in range(20):
+        marker = str(tmp_path / f"closed-{i}")
+        await _race_start_and_quit(create_worker(jobs.numbers_forever, marker, _executor="process"))
+
+
+async def _race_start_and_quit(worker: WorkerBase[Any]) -> None:
+    """Start *worker* here while another thread quits it, at the same moment."""
     ready = threading.Event()
     go: list[bool] = []
 
@@ -109,7 +125,6 @@ async def _race_start_and_quit() -> None:
     await asyncio.wait_for(worker.finished, WAIT)
     assert not worker.is_running
     assert worker._thread_done.wait(WAIT)
-    assert probe.ended_if_entered()  # no generator left running
     assert worker._fired.keys() >= {"aborted", "finished"}
 
 
@@ -346,7 +361,6 @@ async def test_toggles_from_many_threads_each_flip_the_state() -> None:
         assert isinstance(batch, list), batch
         for latch in batch:
             await asyncio.wait_for(latch, WAIT)
-    # is_paused follows the delivered paused/resumed: settled once all confirmed.
     assert worker.is_paused
     # Every toggle is a transition, made and reported: none was swallowed.
     assert len(transitions) == 1 + toggles
@@ -381,3 +395,15 @@ async def _every_control_from_many_threads() -> None:
     await asyncio.wait_for(worker.finished, WAIT)
     assert ends == ["finished"]
     assert probe.ended_if_entered()
+
+
+# -- progress (found while hammering) ----------------------------------------------------------
+
+
+async def test_views_made_in_many_threads_share_the_one_progress_bar() -> None:
+    for _ in range(300):
+        worker = FunctionWorker(lambda: None)
+        views = together(*[lambda w=worker: TerminalProgress(w, file=io.StringIO())] * THREADS)
+        bars = {id(view.bar) for view in views if isinstance(view, TerminalProgress)}
+        assert len(views) == THREADS
+        assert bars == {id(worker.pbar)}  # one bar: what the work reports, every view shows

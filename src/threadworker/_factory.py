@@ -6,10 +6,11 @@ import functools
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
+from ._callables import check_callable, makes_generator
 from ._executors import WRAPPED_ATTRIBUTE, ExecutorSpec, resolve_executor
 from ._generator_worker import GeneratorWorker
 from ._progress import ProgressSpec, make_pbar
-from ._worker import FunctionWorker, WorkerBase, _check_callable, makes_generator
+from ._worker import FunctionWorker, WorkerBase
 
 __all__ = ["as_generator_function", "create_worker", "thread_worker"]
 
@@ -106,7 +107,7 @@ def create_worker(
         For an unknown executor name.
     """
     if _worker_class is None:
-        _check_callable(func, "create_worker")
+        check_callable(func, "create_worker")
         worker_class: type[WorkerBase[Any]] = (
             GeneratorWorker if makes_generator(func) else FunctionWorker
         )
@@ -266,7 +267,7 @@ def thread_worker(
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., WorkerBase[Any]]:
-        _check_callable(func, "@thread_worker")
+        check_callable(func, "@thread_worker")
         if connect is not None:
             _validate_connect_shape(connect)
         if executor is not None:  # a bad executor fails here, not at the first call

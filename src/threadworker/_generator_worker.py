@@ -17,13 +17,14 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, Generic, NoReturn, TypeVar, cast
 
+from ._callables import makes_generator, name_of, surely_makes_generator
 from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._latch import Latch
 from ._signal import SignalInstance, _SignalIterator
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
-from ._worker import WorkerBase, _name_of, makes_generator, surely_makes_generator
+from ._worker import WorkerBase
 from ._worker_signals import GeneratorWorkerSignals
 
 __all__ = ["GeneratorWorker"]
@@ -66,7 +67,7 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
     ) -> None:
         if not makes_generator(func):
             raise TypeError(
-                f"{_name_of(func)} is not a generator function: use FunctionWorker (or "
+                f"{name_of(func)} is not a generator function: use FunctionWorker (or "
                 "create_worker, which picks it), or wrap it with as_generator_function"
             )
         super().__init__(func, *args, SignalsClass=SignalsClass, **kwargs)

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import inspect
 import sys
 import threading
-import types
 import warnings
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol, TypeVar
 
+from ._callables import check_callable, name_of, surely_makes_generator
 from ._current import current_worker_var
 from ._dispatch import Dispatcher, report_exception
 from ._exceptions import WorkerAborted, WorkerFinishedError, WorkerProcessDied
 from ._executors import (
     IN_THREAD,
-    WRAPPED_ATTRIBUTE,
     Placement,
     check_picklable,
     portable_function,
@@ -109,7 +107,7 @@ class WorkerBase(WorkerBaseSignals[R]):
         **kwargs: Any,
     ) -> None:
         if func is not None:
-            _check_callable(func, type(self).__name__)
+            check_callable(func, type(self).__name__)
         self._func: Callable[..., Any] = _no_function if func is None else func
         self._args = args
         self._kwargs = kwargs
@@ -171,15 +169,17 @@ class WorkerBase(WorkerBaseSignals[R]):
         TypeError, ValueError
             For a bad *spec*, or a function that cannot be pickled to reach it.
         """
-        if self._state != _CREATED:
-            raise RuntimeError(
-                f"{self._signal_owner_name()} already started: set its executor first"
-            )
         placement = resolve_executor(spec, generator=self._is_generator, name=self._name)
         check_picklable(self._func, placement)
-        self._placement = placement
         # What is sent to another process: findable there by name.
-        self._remote_func = portable_function(self._func, placement)
+        remote_func = portable_function(self._func, placement)
+        with self._state_lock:  # start() in another thread launches one or the other
+            if self._state != _CREATED:
+                raise RuntimeError(
+                    f"{self._signal_owner_name()} already started: set its executor first"
+                )
+            self._placement = placement
+            self._remote_func = remote_func
 
     # -- public state ------------------------------------------------------------
     @property
@@ -203,11 +203,17 @@ class WorkerBase(WorkerBaseSignals[R]):
         return self._pbar
 
     def _ensure_pbar(self) -> ProgressBar:
-        if self._pbar is None:
-            self._pbar = ProgressBar(self)
-            if self._host is not None:
+        bar = self._pbar
+        if bar is None:
+            # The work (progress()) and a view at home may ask at once: one bar.
+            made = ProgressBar(self)
+            with self._state_lock:
+                if self._pbar is None:
+                    self._pbar = made
+                bar = self._pbar
+            if bar is made and self._host is not None:
                 self._host.pbar_made()
-        return self._pbar
+        return bar
 
     @property
     def signals(self) -> Self:
@@ -296,8 +302,8 @@ class WorkerBase(WorkerBaseSignals[R]):
     def _refused(self, exc: Exception) -> None:
         """End a worker whose work could not be handed to its executor or thread."""
         error = RuntimeError(
-            f"{self._signal_owner_name()} could not start: {self._placement_name()} "
-            f"refused the work ({type(exc).__name__}: {exc})"
+            f"{self._signal_owner_name()} could not start: {self._refusal()} "
+            f"({type(exc).__name__}: {exc})"
         )
         error.__cause__ = exc
         self._never_ran = True
@@ -305,13 +311,16 @@ class WorkerBase(WorkerBaseSignals[R]):
         assert self._dispatcher is not None
         self._dispatcher.post(self._finish, "errored", error)
 
-    def _placement_name(self) -> str:
+    def _refusal(self) -> str:
+        """Say what refused to run the work, for the error of :meth:`_refused`."""
         placement = self._placement
         if placement.kind == "process":
-            return "threadworker's worker processes"
+            return "threadworker's worker processes refused the work"
         if placement.executor is not None:
-            return f"its executor ({type(placement.executor).__name__})"
-        return "threadworker's thread pool" if not self._is_generator else "a new thread"
+            return f"its executor ({type(placement.executor).__name__}) refused the work"
+        if self._is_generator:
+            return "its thread could not be started"
+        return "threadworker's thread pool refused the work"
 
     def work(self) -> R | None:
         """Run the work synchronously in this thread, emitting signals directly.
@@ -684,7 +693,7 @@ class FunctionWorker(WorkerBase[R]):
     def __init__(self, func: Callable[..., R], *args: Any, **kwargs: Any) -> None:
         if surely_makes_generator(func):
             raise TypeError(
-                f"{_name_of(func)} is a generator function: use GeneratorWorker, or "
+                f"{name_of(func)} is a generator function: use GeneratorWorker, or "
                 "create_worker/@thread_worker which pick the right worker class"
             )
         super().__init__(func, *args, **kwargs)
@@ -857,100 +866,6 @@ async def _wait_latch(latch: Latch[None]) -> None:
     await latch
 
 
-def _name_of(func: object) -> str:
-    return getattr(func, "__qualname__", None) or repr(func)
-
-
-FunctionKind = Literal["function", "generator", "coroutine", "async generator"]
-
-
-def function_kind(func: object) -> FunctionKind:
-    """Say what calling *func* makes, from its code flags when it has code.
-
-    One flag read instead of several ``inspect`` calls per worker; ``inspect``
-    (which unwraps partials) is the fallback for other callables.
-    """
-    if isinstance(func, types.BuiltinFunctionType):
-        return "function"  # no code to read, and inspect would look for some
-    code = getattr(func, "__code__", None)
-    if isinstance(code, types.CodeType):
-        flags = code.co_flags
-        if flags & inspect.CO_GENERATOR:
-            return "generator"
-        if flags & inspect.CO_COROUTINE:
-            return "coroutine"
-        if flags & inspect.CO_ASYNC_GENERATOR:
-            return "async generator"
-        return "function"
-    if inspect.isgeneratorfunction(func):
-        return "generator"
-    if inspect.iscoroutinefunction(func):
-        return "coroutine"
-    if inspect.isasyncgenfunction(func):
-        return "async generator"
-    return "function"
-
-
-def makes_generator(func: object) -> bool:
-    """Whether calling *func* gives a generator to step, looking through wrappers.
-
-    Besides generator functions (and partials and methods of them) this sees
-    callable objects whose ``__call__`` is one, ``staticmethod`` and
-    ``classmethod`` objects, and ``functools.wraps`` pass-throughs
-    (``__wrapped__``).
-    """
-    return _generator_function_under(func, through_wrapped=True) is not None
-
-
-def surely_makes_generator(func: object) -> bool:
-    """Whether calling *func* only makes a generator, running none of its code.
-
-    As :func:`makes_generator`, minus ``__wrapped__``: a wrapper runs code of
-    its own, and may return something else than the generator it wraps.
-    """
-    return _generator_function_under(func, through_wrapped=False) is not None
-
-
-def _generator_function_under(func: object, *, through_wrapped: bool) -> object | None:
-    """The generator function *func* calls, or None if it is not one of the kinds known."""
-    for _ in range(32):  # bounded: a wrapper chain may loop
-        if function_kind(func) == "generator":
-            return func
-        inner = _called_by(func, through_wrapped=through_wrapped)
-        if inner is None:
-            return None
-        func = inner
-    return None
-
-
-def _called_by(func: object, *, through_wrapped: bool) -> object | None:
-    """The callable that *func* hands its call to, if it is a known kind of wrapper."""
-    if isinstance(func, types.FunctionType):  # the common case: answered at once
-        # @thread_worker's wrapper returns a worker, not the generator it wraps.
-        attributes = func.__dict__
-        if through_wrapped and WRAPPED_ATTRIBUTE not in attributes:
-            wrapped: object = attributes.get("__wrapped__")
-            return wrapped
-        return None
-    if isinstance(func, types.BuiltinFunctionType):
-        return None
-    if isinstance(func, functools.partial):
-        partial_func: object = func.func
-        return partial_func
-    inner: object = getattr(func, "__func__", None)  # staticmethod, classmethod, method
-    if inner is not None:
-        return inner
-    if through_wrapped:  # a callable object that is itself a wrapper
-        outer: object = getattr(func, "__wrapped__", None)
-        if outer is not None:
-            return outer
-    if not isinstance(func, type):
-        call = inspect.getattr_static(type(func), "__call__", None)  # an instance's
-        if isinstance(call, types.FunctionType):
-            return call
-    return None
-
-
 def _returned_generator(name: str) -> str:
     return (
         f"{name} returned a generator, which a FunctionWorker does not step: "
@@ -958,22 +873,3 @@ def _returned_generator(name: str) -> str:
         "function a generator function (e.g. `def run(): return (yield from make())`) "
         "and create the worker with create_worker or @thread_worker"
     )
-
-
-def _check_callable(func: object, worker_kind: str) -> None:
-    if func is None or not callable(func):
-        raise TypeError(f"{worker_kind} needs a callable to run, not {func!r}")
-    if isinstance(func, type):
-        raise TypeError(
-            f"{worker_kind} needs a function, not the class {func.__qualname__}; "
-            "to build one in a thread pass a function: "
-            f"create_worker(lambda: {func.__qualname__}(...))"
-        )
-    kind = function_kind(func)
-    if kind in ("coroutine", "async generator"):
-        raise TypeError(
-            f"{_name_of(func)} is a{'n' if kind[0] == 'a' else ''} {kind} function: "
-            "asyncio code does not need a thread. "
-            "Await it (or asyncio.create_task it) on the event loop instead; "
-            "threadworker runs blocking, synchronous code"
-        )
