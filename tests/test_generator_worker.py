@@ -399,6 +399,14 @@ def test_is_paused_in_work_on_this_thread() -> None:
     assert not is_paused(worker)
 
 
+async def test_awaiting_yielded_of_a_dropped_unstarted_worker_raises() -> None:
+    with pytest.raises(WorkerFinishedError, match="never started"):
+        await asyncio.wait_for(GeneratorWorker(count, 3).yielded, WAIT)
+    # ... and an iterator of one ends.
+    values = [v async for v in GeneratorWorker(count, 3).yielded]
+    assert values == []
+
+
 def test_values_left_at_shutdown_are_dropped_but_the_ending_is_delivered(qtbot: Any) -> None:
     # napari's quit closes its viewers, then the application: values the
     # generator yielded meanwhile must not reach callbacks of a closed viewer.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Generator
 from typing import Any
@@ -311,15 +314,12 @@ print("clean exit", worker.is_running)
 """
 
 
-def test_graceful_exit_without_pressing_stop_exits_cleanly(tmp_path: Any) -> None:
-    import os
-    import subprocess
-    import sys
-
-    script = tmp_path / "graceful_exit.py"
-    script.write_text(GRACEFUL_EXIT)
+def run_child(tmp_path: Any, code: str) -> subprocess.CompletedProcess[str]:
+    """Run *code* in a fresh interpreter (a crash there must not end this one)."""
+    script = tmp_path / "child.py"
+    script.write_text(code)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(script)],
         capture_output=True,
         text=True,
@@ -327,9 +327,39 @@ def test_graceful_exit_without_pressing_stop_exits_cleanly(tmp_path: Any) -> Non
         check=False,
         env=env,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_graceful_exit_without_pressing_stop_exits_cleanly(tmp_path: Any) -> None:
+    result = run_child(tmp_path, GRACEFUL_EXIT)
+    assert result.returncode == 0, result.stderr[-3000:]  # was 139 (SIGSEGV) on PyQt
     assert "clean exit False" in result.stdout
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
+
+
+ABANDONING_QUIT = """
+import sys, threading, warnings
+warnings.simplefilter("error")  # the abandoned-worker warning becomes an exception
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication
+import threadworker
+
+app = QApplication(sys.argv)
+threadworker.configure(shutdown_timeout=0.2)
+gate = threading.Event()
+worker = threadworker.create_worker(lambda: gate.wait(30))
+worker.started.connect(lambda: QTimer.singleShot(0, app.quit))
+worker.start()
+app.exec()
+gate.set()
+print("clean exit")
+"""
+
+
+def test_an_error_while_the_app_quits_is_reported_not_fatal(tmp_path: Any) -> None:
+    result = run_child(tmp_path, ABANDONING_QUIT)
+    assert result.returncode == 0, result.stderr[-3000:]  # was 134 (abort) on PyQt
+    assert "clean exit" in result.stdout
+    assert "RuntimeWarning: threadworker abandoned 1 worker" in result.stderr
 
 
 def test_connected_widget_is_not_kept_alive(qtbot: QtBot) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -184,7 +185,10 @@ async def test_async_iteration_over_a_signal_ends_when_closed() -> None:
 
 
 async def test_awaiting_from_a_loop_in_another_thread() -> None:
-    worker = FunctionWorker(lambda: "cross-thread")
+    gate = threading.Event()
+    worker = FunctionWorker(lambda: "cross-thread" if gate.wait(WAIT) else "timed out")
+    # Started here first: awaiting ``returned`` would start it in the other loop.
+    worker.start()
 
     def other_thread() -> str:
         async def wait() -> str:
@@ -194,7 +198,7 @@ async def test_awaiting_from_a_loop_in_another_thread() -> None:
 
     result = asyncio.ensure_future(asyncio.to_thread(other_thread))
     await asyncio.sleep(0.01)  # the other loop subscribes (bounded by WAIT below)
-    worker.start()
+    gate.set()
     assert await asyncio.wait_for(result, WAIT) == "cross-thread"
 
 

@@ -428,3 +428,32 @@ def test_signals_class_adds_the_signals_a_worker_lacks() -> None:
     plain: WorkerBase[Any] = WorkerBase(SignalsClass=WorkerBaseSignals)
     assert "progressed" not in vars(plain)
     assert issubclass(GeneratorWorkerSignals, WorkerBaseSignals)
+
+
+@pytest.mark.parametrize("name", ["returned", "started", "finished"])
+async def test_awaiting_a_signal_the_run_settles_starts_the_worker(name: str) -> None:
+    worker = create_worker(lambda: 5)
+    assert not worker.is_running
+    await asyncio.wait_for(getattr(worker, name), WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert await worker.returned == 5
+
+
+async def test_await_create_worker_returned_starts_it() -> None:
+    # The README's promise, in one line.
+    assert await asyncio.wait_for(create_worker(lambda: 6).returned, WAIT) == 6
+
+
+@pytest.mark.parametrize("name", ["errored", "aborted", "warned"])
+async def test_awaiting_a_dropped_unstarted_worker_raises_instead_of_hanging(name: str) -> None:
+    with pytest.raises(WorkerFinishedError, match="never started"):
+        await asyncio.wait_for(getattr(create_worker(lambda: 5), name), WAIT)
+
+
+async def test_awaiting_errored_waits_for_a_later_start() -> None:
+    worker = create_worker(lambda: 1 / 0)
+    waiter = asyncio.ensure_future(worker.errored)
+    await asyncio.sleep(0)  # the waiter is waiting: it did not start the worker
+    assert not worker.is_running
+    worker.start()
+    assert isinstance(await asyncio.wait_for(waiter, WAIT), ZeroDivisionError)

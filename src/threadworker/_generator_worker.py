@@ -328,7 +328,15 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         super()._signal_created(signal)
         if signal.name == "yielded":
             self._yielded_signal = signal
-            signal._on_space = self._resume_delivery
+            # Weak: a signal must not keep its worker alive (see WorkerBase.__del__).
+            resume = weakref.WeakMethod(self._resume_delivery)
+
+            def on_space() -> None:
+                method = resume()
+                if method is not None:
+                    method()
+
+            signal._on_space = on_space
 
     def _errors_handled(self) -> bool:
         return bool(self._iterating) or super()._errors_handled()

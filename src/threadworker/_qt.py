@@ -99,8 +99,14 @@ def make_app_scope(app: QCoreApplication) -> WorkerScope:
     scope = WorkerScope(dispatcher)
 
     def end() -> None:
-        scope.close_blocking(deliver=True)
-        dispatcher.close()
+        # A Qt slot: an exception escaping it aborts a PyQt application (a
+        # warning turned into an error by the filters, a raising callback).
+        try:
+            scope.close_blocking(deliver=True)
+        except Exception as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+        finally:
+            dispatcher.close()
 
     app.aboutToQuit.connect(end)
     return scope

@@ -122,6 +122,7 @@ class SignalInstance(Generic[T]):
         "_iterators",
         "_latch",
         "_on_space",
+        "_owner_hold",
         "_owner_ref",
         "_signal",
         "_slots",
@@ -139,6 +140,9 @@ class SignalInstance(Generic[T]):
         self._iterators: list[weakref.ref[_SignalIterator[T]]] = []
         self._closed: BaseException | None = None
         self._on_space: Callable[[], None] | None = None
+        # Normally the owner is held weakly; it may hold itself through a
+        # signal (see WorkerBase._signal_awaited: ``await create_worker(f).returned``).
+        self._owner_hold: object = None
 
     @property
     def signal(self) -> str:
@@ -335,6 +339,11 @@ class SignalInstance(Generic[T]):
         WorkerFinishedError
             If the owner finished and this signal can no longer be emitted.
         """
+        owner = self._owner_ref()
+        awaited = getattr(owner, "_signal_awaited", None)
+        if awaited is not None:  # a worker starts when some of its signals are awaited
+            awaited(self)
+        del owner, awaited  # the frame must not keep the owner alive while it waits
         if self._latch is not None:
             return (yield from self._latch.__await__())
         if self._closed is not None:

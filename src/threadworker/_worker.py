@@ -52,6 +52,8 @@ R = TypeVar("R")
 
 _CREATED, _RUNNING, _FINISHED = "created", "running", "finished"
 _OUTCOMES = ("returned", "errored", "aborted")
+#: Awaiting one of these starts a worker that was not started (see _signal_awaited).
+_AWAITING_STARTS = frozenset({"started", "returned", "finished"})
 
 
 class WorkerHost(Protocol):
@@ -236,6 +238,7 @@ class WorkerBase(WorkerBaseSignals[R]):
         self._find_host()
         scope = current_scope()
         scope.add(self)
+        self._release_holds()  # the scope holds it while it runs
         self._scope = scope
         self._dispatcher = scope.dispatcher
         self._state = _RUNNING
@@ -265,6 +268,7 @@ class WorkerBase(WorkerBaseSignals[R]):
         if self._state != _CREATED:
             raise RuntimeError(f"{self._signal_owner_name()} was already started")
         self._check_has_function()
+        self._release_holds()
         self._state = _RUNNING
         install_warning_router()
         context = contextvars.copy_context()
@@ -353,6 +357,40 @@ class WorkerBase(WorkerBaseSignals[R]):
 
         await asyncio.shield(_wait_latch(self.quit()))
 
+    def _signal_awaited(self, signal: SignalInstance[Any]) -> None:
+        """Start an unstarted worker when one of the signals running it settles is awaited.
+
+        ``started``, ``returned`` and ``finished``: awaiting them is waiting
+        for the work itself (``await worker.returned`` is ``await worker``).
+        Awaiting ``errored``, ``aborted`` or a repeating signal does not: those
+        wait for something else (a quit, a pause, the next value) and are often
+        set up before ``start()``. If an unstarted worker is dropped, those
+        awaits raise :class:`WorkerFinishedError` (see :meth:`__del__`).
+        """
+        if self._state == _CREATED and signal.name in _AWAITING_STARTS:
+            self.start()
+
+    def _release_holds(self) -> None:
+        """Stop holding this worker through its signals: it started or finished."""
+        for signal in self._signals:
+            signal._owner_hold = None
+
+    def __del__(self) -> None:
+        # Nothing refers to a worker that never started any more, so nothing
+        # can start it: whoever still awaits one of its signals would wait for
+        # ever. Tell them instead (signals hold their worker weakly).
+        if getattr(self, "_state", None) != _CREATED:
+            return
+        signals: list[SignalInstance[Any]] = getattr(self, "_signals", [])
+        if not signals:
+            return
+        reason = WorkerFinishedError(
+            f"{self._signal_owner_name()} was never started and nothing refers to it "
+            "any more: none of its signals can be emitted"
+        )
+        for signal in signals:
+            signal._close(reason)
+
     # -- subclass hooks -------------------------------------------------------------------
     def _launch(self, context: contextvars.Context) -> None:
         raise NotImplementedError
@@ -416,6 +454,7 @@ class WorkerBase(WorkerBaseSignals[R]):
             try:
                 self._fire("finished")
             finally:
+                self._release_holds()
                 for signal in self._signals:
                     self._settle(signal)
                 self._finished_cleanup()
@@ -525,6 +564,10 @@ class WorkerBase(WorkerBaseSignals[R]):
 
     def _signal_created(self, signal: SignalInstance[Any]) -> None:
         self._signals.append(signal)
+        if self._state == _CREATED and signal.name in _AWAITING_STARTS:
+            # Alive as long as this signal is: in ``await create_worker(f).returned``
+            # nothing else holds the worker until the await has started it.
+            signal._owner_hold = self
         self._settle(signal)
         if (
             signal.name == "started"
