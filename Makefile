@@ -96,6 +96,7 @@ SUPERQT_VERSION ?= 0.9.0
 .PHONY: test-compat
 test-compat: $(STAMP)
 	QT_API=$(QT_API) $(PY) tests/compat/run_superqt.py --version $(SUPERQT_VERSION) -q
+
 # napari: napari's own worker tests with the import swapped to threadworker
 # (tests_napari/swap_imports.py copies them out of the installed napari; none is
 # committed), then threadworker in a real napari viewer (tests_napari/: the

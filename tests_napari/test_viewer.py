@@ -136,6 +136,17 @@ def test_a_worker_made_directly_is_known_once_started(make_napari_viewer: Any, q
     assert states(viewer) == [Status.COMPLETED]
 
 
+def test_a_worker_made_before_the_viewer_joins_it_when_started(
+    make_napari_viewer: Any, qtbot: Any
+) -> None:
+    worker = create_worker(sum, [1, 2])  # no viewer yet
+    assert worker._host is None
+    viewer = make_napari_viewer()
+    with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
+        worker.start()
+    assert states(viewer) == [Status.COMPLETED]
+
+
 def test_cancel_all_quits_running_workers(make_napari_viewer: Any, qtbot: Any) -> None:
     # What the window does when it closes with tasks still busy.
     viewer = make_napari_viewer()

@@ -137,7 +137,6 @@ class WorkerBase(WorkerBaseSignals[R]):
         self._remote_func: Callable[..., Any] = self._func
         self._job: ProcessJob | None = None  # with executor="process"
         self._host: WorkerHost | None = None
-        self._hosted = False  # whether a host was looked for
         if SignalsClass is not None:
             adopt_signals(self, SignalsClass)
         self._warning_hooks: WarningHooks | None = None  # as they were at start
@@ -147,14 +146,12 @@ class WorkerBase(WorkerBaseSignals[R]):
     def _find_host(self) -> None:
         """Let the application adopt this worker: napari, when it is loaded.
 
-        Called once, when the worker is made by ``create_worker`` or started.
-        ``sys.modules`` is checked, never imported from: without napari (or
-        before the application imported it) nothing napari is imported.
+        Called when the worker is made by ``create_worker`` and when it
+        starts (a viewer opened in between still gets it). ``sys.modules`` is
+        checked, never imported from: without napari (or before the
+        application imported it) nothing napari is imported.
         """
-        if self._hosted:
-            return
-        self._hosted = True
-        if "napari" in sys.modules:
+        if self._host is None and "napari" in sys.modules:
             from ._napari import adopt
 
             adopt(self)
