@@ -193,3 +193,85 @@ def scripted_function(script: list[str], log: str) -> int:
             _log(log, "raised")
             raise Planned("planned")
     return 1
+
+
+# -- values and exceptions that misbehave on their way between processes -------------------
+class BadStr(Exception):
+    """An exception whose ``str()`` raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+class BadStrUnpicklable(BadStr):
+    """An exception whose ``str()`` raises and that refuses to be pickled."""
+
+    def __reduce__(self) -> Any:
+        raise TypeError("not this one")
+
+
+class BadNotes(Exception):
+    """An exception that breaks traceback formatting (its notes raise)."""
+
+    @property
+    def __notes__(self) -> Any:  # type: ignore[override]
+        raise ValueError("notes exploded")
+
+
+def raise_instance(kind: str) -> None:
+    exc: BaseException = {
+        "bad-str": BadStr("x"),
+        "bad-str-unpicklable": BadStrUnpicklable("x"),
+        "bad-notes": BadNotes("with notes"),
+        "system-exit": SystemExit(4),
+        "keyboard-interrupt": KeyboardInterrupt(),
+    }[kind]
+    raise exc
+
+
+def _only_in_the_child(home_pid: int, value: int) -> ChildOnly:
+    """Rebuilds a :class:`ChildOnly` anywhere but in the process *home_pid*."""
+    if os.getpid() == home_pid:
+        raise ImportError("ChildOnly cannot be rebuilt in the home process")
+    return ChildOnly(home_pid, value)
+
+
+class ChildOnly:
+    """A value that pickles in a worker process but cannot be unpickled at home."""
+
+    def __init__(self, home_pid: int, value: int) -> None:
+        self.home_pid = home_pid
+        self.value = value
+
+    def __reduce__(self) -> Any:
+        return (_only_in_the_child, (self.home_pid, self.value))
+
+
+def return_child_only(home_pid: int) -> ChildOnly:
+    return ChildOnly(home_pid, 1)
+
+
+def return_instance_of_a_child_only_module() -> Any:
+    """Returns an object whose class lives in a module only the worker process has."""
+    import sys
+    import types
+
+    module = types.ModuleType("only_in_the_worker_process")
+    exec("class Thing:\n    pass\n", module.__dict__)
+    sys.modules[module.__name__] = module
+    return [1, {"thing": module.Thing()}]
+
+
+def yield_then_child_only(home_pid: int, where: str) -> Generator[Any, None, Any]:
+    """Yields 0, 1, 2 then a :class:`ChildOnly` (or returns it), all in one batch."""
+    yield 0
+    yield 1
+    yield 2
+    if where == "return":
+        return ChildOnly(home_pid, 3)
+    yield ChildOnly(home_pid, 3)
+    if where == "yield-then-spin":
+        while not current_worker().abort_requested:  # type: ignore[union-attr]
+            time.sleep(0.005)
+    yield 4
+    return "done"

@@ -392,3 +392,98 @@ async def test_values_cross_in_batches_not_one_message_each(
     assert values == list(range(20_000))
     assert sum(batches) == 20_001  # every value, then the outcome
     assert len(batches) <= 20_000 / 10  # many values per message
+
+
+# -- values and exceptions that misbehave between processes (issue 12) ---------------------
+async def collect_until_error(worker: Any) -> tuple[list[Any], BaseException]:
+    values: list[Any] = []
+    try:
+        async for value in worker:
+            values.append(value)
+    except Exception as exc:
+        return values, exc
+    raise AssertionError(f"no error; values {values}")
+
+
+async def test_a_return_value_that_cannot_be_unpickled_here_ends_in_errored() -> None:
+    worker = create_worker(jobs.return_child_only, os.getpid(), _executor="process")
+    with pytest.raises(TypeError, match=r"its return value that cannot be unpickled") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert "_only_in_the_child() failed: ImportError: ChildOnly cannot be rebuilt" in str(
+        info.value
+    )
+    await asyncio.wait_for(worker.finished, WAIT)
+
+
+async def test_a_return_value_whose_class_is_missing_here_names_the_class() -> None:
+    worker = create_worker(jobs.return_instance_of_a_child_only_module, _executor="process")
+    with pytest.raises(TypeError, match=r"its return value that cannot be unpickled") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert "only_in_the_worker_process.Thing failed: ModuleNotFoundError" in str(info.value)
+    await asyncio.wait_for(worker.finished, WAIT)
+
+
+@pytest.mark.parametrize("where", ["return", "yield", "yield-then-spin"])
+async def test_a_generator_value_that_cannot_be_unpickled_here_ends_in_errored(
+    where: str,
+) -> None:
+    worker = create_worker(jobs.yield_then_child_only, os.getpid(), where, _executor="process")
+    values, error = await asyncio.wait_for(collect_until_error(worker), WAIT)
+    # The values before it arrive, even from the batch that held it.
+    assert values == [0, 1, 2]
+    assert isinstance(error, TypeError)
+    what = "its return value" if where == "return" else "a yielded value"
+    assert f"{what} that cannot be unpickled here" in str(error)
+    assert "ChildOnly cannot be rebuilt in the home process" in full_traceback(error)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert "errored" in worker._fired
+
+
+@pytest.mark.parametrize("kind", ["bad-str", "bad-notes"])
+async def test_an_exception_that_breaks_str_or_traceback_still_arrives(kind: str) -> None:
+    worker = create_worker(jobs.raise_instance, kind, _executor="process")
+    expected = jobs.BadStr if kind == "bad-str" else jobs.BadNotes
+    with pytest.raises(expected) as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert isinstance(info.value.__cause__, Exception)  # the remote traceback, or why not
+    await asyncio.wait_for(worker.finished, WAIT)
+
+
+async def test_an_exception_that_cannot_be_pickled_nor_printed_arrives_by_name() -> None:
+    worker = create_worker(jobs.raise_instance, "bad-str-unpicklable", _executor="process")
+    with pytest.raises(RuntimeError, match=r"BadStrUnpicklable") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert "in raise_instance" in full_traceback(info.value)
+
+
+async def test_a_batch_that_cannot_be_read_at_all_ends_the_job_and_its_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threadworker._process_pool as pool_module
+
+    def unreadable(data: bytes) -> Any:
+        raise RuntimeError("cannot read this batch at all")
+
+    monkeypatch.setattr(pool_module, "salvage_batch", unreadable)
+    configure(max_processes=1)
+    worker = create_worker(jobs.return_child_only, os.getpid(), _executor="process")
+    with pytest.raises(TypeError, match="a batch sent by the worker process cannot be unpickled"):
+        await asyncio.wait_for(worker, WAIT)
+    # Its outcome may have been in that batch: the process was ended, and replaced.
+    assert await asyncio.wait_for(create_worker(jobs.add, 1, 2, _executor="process"), WAIT) == 3
+
+
+async def test_a_failure_in_the_courier_ends_the_job_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from threadworker._process_pool import ProcessJob
+
+    def broken(job: ProcessJob, items: list[Any]) -> bool:
+        raise ZeroDivisionError("a bug in the courier")
+
+    monkeypatch.setattr(ProcessJob, "deliver", broken)
+    worker = create_worker(jobs.add, 1, 2, _executor="process")
+    with pytest.raises(RuntimeError, match="lost track of the worker process") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    await asyncio.wait_for(worker.finished, WAIT)

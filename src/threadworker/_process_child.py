@@ -39,7 +39,7 @@ from ._progress import ProgressCounts
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs, install_warning_router
 
-__all__ = ["PortableError", "serve"]
+__all__ = ["PortableError", "describe_exception", "serve"]
 
 OUTBOX_CAPACITY = 1024  # undelivered items that make a generator wait
 MAX_BATCH = 4096  # items per message, at most...
@@ -58,9 +58,20 @@ class PortableError:
     __slots__ = ("message", "pickled", "traceback", "type_name")
 
     def __init__(self, exc: BaseException) -> None:
+        # Each part on its own: an exception whose ``str()``, traceback or
+        # pickling fails must still reach the parent, by its type name at least.
         self.type_name = f"{type(exc).__module__}.{type(exc).__qualname__}"
-        self.message = str(exc)
-        self.traceback = "".join(traceback.format_exception(exc))
+        try:
+            self.message = str(exc)
+        except Exception as failure:
+            self.message = f"<str() failed: {describe_exception(failure)}>"
+        try:
+            self.traceback = "".join(traceback.format_exception(exc))
+        except Exception as failure:
+            self.traceback = (
+                f"{self.type_name}: {self.message}\n"
+                f"(its traceback could not be formatted: {describe_exception(failure)})"
+            )
         try:
             self.pickled: bytes | None = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
         except Exception:
@@ -68,6 +79,14 @@ class PortableError:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_portable, (self.type_name, self.message, self.traceback, self.pickled))
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` for an exception, even one whose ``str()`` fails."""
+    try:
+        return f"{type(exc).__qualname__}: {exc}"
+    except Exception:
+        return type(exc).__qualname__
 
 
 def _rebuild_portable(
@@ -277,7 +296,7 @@ class Outbox:
                 return
         try:
             data = pickle.dumps((job.id, batch), pickle.HIGHEST_PROTOCOL)
-        except Exception:
+        except BaseException:  # even a __reduce__ raising SystemExit: this thread must live
             data = self._salvage(job, batch)
         per_item = len(data) // len(batch) + 1
         self._batch_limit = max(1, min(MAX_BATCH, MAX_BATCH_BYTES // per_item))
@@ -292,7 +311,7 @@ class Outbox:
         for index, item in enumerate(batch):
             try:
                 pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:
+            except BaseException as exc:
                 job.fail(_not_picklable(item, exc))
                 assert job.failure is not None
                 good.extend(_only_outcome(batch[index:], job.failure))
@@ -319,7 +338,7 @@ def _not_picklable(item: Any, exc: BaseException) -> TypeError:
         what = "a yielded value"
     error = TypeError(
         f"a worker process could not send {what} ({type(item).__qualname__}) back: "
-        f"{exc}. Values crossing between processes must be picklable."
+        f"{describe_exception(exc)}. Values crossing between processes must be picklable."
     )
     error.__cause__ = exc
     return error

@@ -28,6 +28,7 @@ from queue import SimpleQueue
 from typing import Any, Literal
 
 from ._process_child import PortableError, serve
+from ._salvage import salvage_batch
 from ._stepper import OUTCOMES, Event
 
 __all__ = ["ProcessJob", "ProcessPool", "RemoteTraceback", "describe_exit", "rebuild_error"]
@@ -70,7 +71,7 @@ def rebuild_error(error: PortableError | BaseException) -> BaseException:
     if error.pickled is not None:
         try:
             exc = pickle.loads(error.pickled)
-        except Exception:
+        except BaseException:  # even SystemExit from a broken __setstate__
             exc = None
     if not isinstance(exc, BaseException):
         # Its class cannot be rebuilt here: keep what it said.
@@ -229,6 +230,19 @@ class ProcessJob:
             self._on_items(items)
         return done
 
+    def deliver_salvaged(self, items: list[Any], failure: BaseException) -> bool:
+        """Deliver *items*, then fail the job: a value after them could not be read.
+
+        The outcome, if the batch ended with one, becomes ``errored``.
+        """
+        last = items[-1] if items else None
+        done = type(last) is Event and last.kind in OUTCOMES
+        values = items[:-1] if done else items
+        if values and self._failure is None:
+            self._on_items(values)
+        self.fail(failure)
+        return self.deliver([last] if done else [])
+
     def fail(self, exc: BaseException) -> None:
         """End the job in error: a batch it sent cannot be read here."""
         if self._failure is None:
@@ -237,8 +251,21 @@ class ProcessJob:
 
     def lost(self, exitcode: int | None) -> None:
         """The process ended before the job's outcome."""
+        if self._failure is not None:  # it was killed because the job had failed
+            self.deliver([Event("errored", self._failure)])
+            return
         self._end()
         self._on_lost(exitcode)
+
+    def crash(self, exc: BaseException) -> None:
+        """End the job in error: its courier failed (a bug in threadworker)."""
+        with self._lock:
+            if self._state == _DONE:
+                return
+        error = RuntimeError(f"threadworker lost track of the worker process: {exc!r}")
+        error.__cause__ = exc
+        self._end()
+        self._on_items([Event("errored", error)])
 
     def _end(self) -> None:
         with self._lock:
@@ -388,7 +415,15 @@ class _WorkerProcess:
             return
         try:
             while (job := self.jobs.get()) is not None:
-                if not self._run(job):
+                try:
+                    served = self._run(job)
+                except BaseException as exc:
+                    # A bug here must not leave the worker waiting for ever: the
+                    # job ends in error and its process is ended.
+                    self.kill()
+                    job.crash(exc)
+                    break
+                if not served:
                     break
                 del job  # nothing of a finished job stays alive here
             else:
@@ -463,14 +498,30 @@ class _WorkerProcess:
             try:
                 job_id, items = pickle.loads(data)
             except Exception as exc:
-                error = TypeError(f"a value sent by the worker process cannot be unpickled: {exc}")
-                error.__cause__ = exc
-                job.fail(error)
-                continue
+                job_id, items, failure = self._salvage(job, data, exc)
+                if failure is not None and job_id == job.id:
+                    if job.deliver_salvaged(items, failure):
+                        break
+                    continue
             if job_id == job.id and job.deliver(items):
                 break
         self._pool._ready(self)
         return True
+
+    def _salvage(
+        self, job: ProcessJob, data: bytes, exc: Exception
+    ) -> tuple[int, list[Any], TypeError | None]:
+        """Read a batch that does not unpickle whole, item by item."""
+        try:
+            return salvage_batch(data)
+        except Exception:
+            # Not even that: the batch may have held the job's outcome, which
+            # must not be waited for. The job fails and its process is ended.
+            error = TypeError(f"a batch sent by the worker process cannot be unpickled: {exc}")
+            error.__cause__ = exc
+            job.fail(error)
+            job.kill()
+            return job.id, [], None
 
     def _close(self) -> None:
         if self._conn is not None:
