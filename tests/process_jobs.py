@@ -275,3 +275,36 @@ def yield_then_child_only(home_pid: int, where: str) -> Generator[Any, None, Any
             time.sleep(0.005)
     yield 4
     return "done"
+
+
+# -- jobs that start processes of their own -------------------------------------------------
+def fork_then_spin(pid_file: str, how: str) -> None:
+    """Start processes that outlive nothing by themselves, note their pids, then spin."""
+    if how == "fork":
+        pid = os.fork()
+        if pid == 0:  # the grandchild: holds the worker process's pipe, sleeps
+            time.sleep(3600)
+            os._exit(0)
+        pids = [pid]
+    else:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("fork").Pool(2)
+        pids = [p.pid for p in pool._pool]  # type: ignore[attr-defined]
+    Path(pid_file + ".tmp").write_text(" ".join(map(str, pids)))
+    os.replace(pid_file + ".tmp", pid_file)
+    while True:
+        time.sleep(0.01)
+
+
+def process_is_running(pid: int) -> bool:
+    """Whether *pid* runs (a zombie waiting to be reaped has ended); Linux only.
+
+    A helper for the tests, not a job: a killed process whose parent died is
+    reaped by whoever adopts it, possibly late.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")

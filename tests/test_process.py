@@ -487,3 +487,61 @@ async def test_a_failure_in_the_courier_ends_the_job_instead_of_hanging(
         await asyncio.wait_for(worker, WAIT)
     assert isinstance(info.value.__cause__, ZeroDivisionError)
     await asyncio.wait_for(worker.finished, WAIT)
+
+
+# -- jobs that start processes of their own (issue 12, item 3) --------------------------------
+async def wait_until_ended(pids: list[int]) -> None:
+    async def poll() -> None:
+        while any(jobs.process_is_running(pid) for pid in pids):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), WAIT)
+
+
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="reads process states from /proc"
+)
+
+
+@needs_proc
+@pytest.mark.parametrize("how", ["fork", "pool"])
+async def test_quit_ends_a_job_whose_children_hold_its_pipe(tmp_path: Path, how: str) -> None:
+    configure(terminate_after=0.2, max_processes=1)
+    pid_file = tmp_path / "pids"
+    worker = create_worker(jobs.fork_then_spin, str(pid_file), how, _executor="process")
+    worker.start()
+    await wait_for_file(pid_file)
+    grandchildren = [int(pid) for pid in pid_file.read_text().split()]
+    assert all(jobs.process_is_running(pid) for pid in grandchildren)
+    await asyncio.wait_for(worker.quit(), WAIT)
+    assert "aborted" in worker._fired
+    await wait_until_ended(grandchildren)  # no orphan left behind
+    assert await asyncio.wait_for(create_worker(jobs.add, 1, 2, _executor="process"), WAIT) == 3
+
+
+async def test_an_interrupted_stop_still_kills_every_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loop_errors: list[dict[str, Any]]
+) -> None:
+    configure(max_processes=1)
+    marker = tmp_path / "spinning"
+    worker = create_worker(jobs.spin_forever, str(marker), _executor="process", _start_thread=True)
+    await wait_for_file(marker)
+    pool = current_scope().process_pool
+    (process,) = pool.processes()
+    courier = pool._processes[0].thread
+    join = courier.join
+    interrupts = [KeyboardInterrupt()]
+
+    def interrupted_join(timeout: float | None = None) -> None:
+        if interrupts:  # a second Ctrl+C while stop() waits for the job to end
+            raise interrupts.pop()
+        join(timeout)
+
+    monkeypatch.setattr(courier, "join", interrupted_join)
+    with pytest.raises(KeyboardInterrupt):
+        pool.stop(timeout=WAIT)
+    process.join(WAIT)
+    assert process.exitcode == -9  # SIGKILL
+    await asyncio.wait_for(worker.finished, WAIT)
+    # Killed by the pool without a quit: it says so.
+    assert [type(e["exception"]) for e in loop_errors] == [WorkerProcessDied]

@@ -39,12 +39,14 @@ from ._progress import ProgressCounts
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs, install_warning_router
 
-__all__ = ["PortableError", "describe_exception", "serve"]
+__all__ = ["READY_IN_OWN_GROUP", "PortableError", "describe_exception", "serve"]
 
 OUTBOX_CAPACITY = 1024  # undelivered items that make a generator wait
 MAX_BATCH = 4096  # items per message, at most...
 MAX_BATCH_BYTES = 4 << 20  # ...and about this many bytes: big values go a few at a time
 PROGRESS_INTERVAL = 1 / 30  # seconds between progress reports
+#: What a worker process says when it serves, leading a process group of its own.
+READY_IN_OWN_GROUP = b"ready, own group"
 
 
 class PortableError:
@@ -389,8 +391,15 @@ def serve(conn: Connection) -> None:
     # Ctrl+C in a terminal reaches the whole process group; the parent
     # decides what ends, so the worker process ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A process group of its own, which the processes its jobs start join:
+    # the parent can end them all together, even those the job left behind.
+    try:
+        os.setpgid(0, 0)
+        ready = READY_IN_OWN_GROUP
+    except (AttributeError, OSError):  # not POSIX, or a session leader already
+        ready = b"ready"
     install_warning_router()
-    conn.send_bytes(b"ready")  # the parent waits for this before sending jobs
+    conn.send_bytes(ready)  # the parent waits for this before sending jobs
     outbox = Outbox(conn)
     receiver = _Receiver(conn, outbox)
     while (entry := receiver.jobs.get()) is not None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import multiprocessing.util
+import os
 import pickle
 import signal
 import threading
@@ -27,7 +29,8 @@ from multiprocessing.connection import Connection
 from queue import SimpleQueue
 from typing import Any, Literal
 
-from ._process_child import PortableError, serve
+from ._pipe_reader import MessageReader, watches_process
+from ._process_child import READY_IN_OWN_GROUP, PortableError, serve
 from ._salvage import salvage_batch
 from ._stepper import OUTCOMES, Event
 
@@ -299,6 +302,7 @@ class ProcessPool:
         self._idle: list[_WorkerProcess] = []
         self._pending: deque[ProcessJob] = deque()
         self._stopped = False
+        self._exit_guard: Any = None  # kills the processes at exit if stop() never ran
 
     def submit(self, job: ProcessJob) -> None:
         """Run *job* in a free process, or queue it until one is free."""
@@ -314,9 +318,34 @@ class ProcessPool:
                 self._pending.append(job)
 
     def _start_process(self) -> _WorkerProcess:
+        if self._exit_guard is None:
+            # multiprocessing joins non-daemon processes at exit, and a worker
+            # process ignores Ctrl+C: an exit that skipped stop() (a second
+            # Ctrl+C during shutdown, an error) would wait on them for ever.
+            # Its finalizers with a priority run before that join.
+            self._exit_guard = multiprocessing.util.Finalize(None, self.kill_all, exitpriority=100)
         process = _WorkerProcess(self, self._context)
         self._processes.append(process)
         return process
+
+    def kill_all(self) -> None:
+        """Kill every worker process, and what they started, now.
+
+        Whatever interrupts it (another Ctrl+C), every process is killed.
+        """
+        with self._lock:
+            # A process whose courier ended has exited (its courier saw to that).
+            processes = [p for p in self._processes if p.thread.is_alive()]
+        interrupted: BaseException | None = None
+        for process in processes:
+            while True:
+                try:
+                    process.kill()
+                    break
+                except BaseException as exc:  # KeyboardInterrupt: kill it still
+                    interrupted = exc
+        if interrupted is not None:
+            raise interrupted
 
     def forget(self, job: ProcessJob) -> None:
         """Drop a cancelled job from the queue."""
@@ -363,17 +392,21 @@ class ProcessPool:
             self._stopped = True
             pending = list(self._pending)
             processes = list(self._processes)
-        for job in pending:
-            job._cancel()
-        for process in processes:
-            process.jobs.put(None)
-        deadline = time.monotonic() + timeout
-        for process in processes:
-            process.thread.join(max(0.0, deadline - time.monotonic()))
-        for process in processes:
-            if process.thread.is_alive():
-                process.kill()
+        try:
+            for job in pending:
+                job._cancel()
+            for process in processes:
+                process.jobs.put(None)
+            deadline = time.monotonic() + timeout
+            for process in processes:
+                process.thread.join(max(0.0, deadline - time.monotonic()))
+        finally:
+            # Also when interrupted (a second Ctrl+C): no process outlives stop().
+            self.kill_all()
+            for process in processes:
                 process.thread.join()
+            if self._exit_guard is not None:
+                self._exit_guard.cancel()
 
 
 class _WorkerProcess:
@@ -385,6 +418,8 @@ class _WorkerProcess:
         self.jobs: SimpleQueue[ProcessJob | None] = SimpleQueue()
         self.process: Any = None
         self._conn: Connection | None = None
+        self._reader: MessageReader | None = None
+        self._own_group = False  # the process leads a process group of its own
         self._send_lock = threading.Lock()
         number = next(_process_numbers)
         self.thread = threading.Thread(
@@ -402,9 +437,22 @@ class _WorkerProcess:
                 pass  # it died; its courier reports that to the job
 
     def kill(self) -> None:
-        """Kill the process (its courier then reports the job lost)."""
+        """Kill the process and what it started (its courier reports the job lost)."""
         if self.process is not None:
+            self._kill_group()
             self.process.kill()
+
+    def _kill_group(self) -> None:
+        """Kill the process's group: the processes its jobs started, left behind or not.
+
+        The group's id is the process's pid, which cannot be given to another
+        process while anything in the group lives.
+        """
+        if self._own_group and self.process.pid is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                pass  # nothing left in it
 
     def _serve(self) -> None:
         try:
@@ -449,13 +497,15 @@ class _WorkerProcess:
                 f"the worker process did not start within {START_TIMEOUT:g} s. {MAIN_GUARD_HINT}"
             )
         try:
-            parent_end.recv_bytes()
+            self._own_group = parent_end.recv_bytes() == READY_IN_OWN_GROUP
         except EOFError:
             process.join(1.0)
             raise RuntimeError(
                 f"the worker process exited as it started, {describe_exit(process.exitcode)}; "
                 f"its traceback, if any, is above. {MAIN_GUARD_HINT}"
             ) from None
+        if watches_process:
+            self._reader = MessageReader(parent_end, process.sentinel)
 
     def _fail_next_job(self, exc: BaseException) -> None:
         job = self.jobs.get()
@@ -487,11 +537,14 @@ class _WorkerProcess:
             return False
         del payload, call
         job.release_held()
-        conn = self._conn
+        # Watching the process too, not just the pipe: processes the job
+        # started may hold the pipe open after the worker process died.
+        reader = self._reader or self._conn
         while True:
             try:
-                data = conn.recv_bytes()
+                data = reader.recv_bytes()
             except (EOFError, OSError):
+                self._kill_group()
                 self.process.join(1.0)
                 job.lost(self.process.exitcode)
                 return False
@@ -509,7 +562,7 @@ class _WorkerProcess:
         return True
 
     def _salvage(
-        self, job: ProcessJob, data: bytes, exc: Exception
+        self, job: ProcessJob, data: bytes | bytearray, exc: Exception
     ) -> tuple[int, list[Any], TypeError | None]:
         """Read a batch that does not unpickle whole, item by item."""
         try:
@@ -524,6 +577,8 @@ class _WorkerProcess:
             return job.id, [], None
 
     def _close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         if self._conn is not None:
             self._conn.close()
         if self.process is not None:
@@ -531,6 +586,7 @@ class _WorkerProcess:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join()
+            self._kill_group()  # whatever its jobs left running
 
 
 def cannot_pickle_call(func: Callable[..., Any], exc: BaseException) -> TypeError:

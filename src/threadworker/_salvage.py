@@ -143,7 +143,7 @@ class _TolerantUnpickler(pickle._Unpickler):
     dispatch[pickle.BUILD[0]] = _load_build
 
 
-def salvage_batch(data: bytes) -> tuple[int, list[Any], TypeError | None]:
+def salvage_batch(data: bytes | bytearray) -> tuple[int, list[Any], TypeError | None]:
     """Read a batch item by item: ``(job_id, items, error)``.
 
     *items* are those before the first item that cannot be rebuilt here,
