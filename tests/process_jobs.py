@@ -6,6 +6,7 @@ Kept apart from the test modules so a worker process imports only this
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
@@ -280,9 +281,14 @@ def yield_then_child_only(home_pid: int, where: str) -> Generator[Any, None, Any
 # -- jobs that start processes of their own -------------------------------------------------
 def fork_then_spin(pid_file: str, how: str) -> None:
     """Start processes that outlive nothing by themselves, note their pids, then spin."""
-    if how == "fork":
-        pid = os.fork()
-        if pid == 0:  # the grandchild: holds the worker process's pipe, sleeps
+    if how in ("fork", "C fork", "escaping C fork"):
+        # A C library's fork() runs none of Python's at-fork hooks: the child
+        # keeps every descriptor, the worker process's pipe included.
+        fork = os.fork if how == "fork" else ctypes.CDLL(None).fork
+        pid = fork()
+        if pid == 0:  # the grandchild: sleeps, out of the worker's group if asked
+            if how == "escaping C fork":
+                os.setsid()
             time.sleep(3600)
             os._exit(0)
         pids = [pid]
@@ -308,3 +314,76 @@ def process_is_running(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _only_at_home(home_pid: int) -> HomeOnly:
+    """Rebuilds a :class:`HomeOnly` only in the process *home_pid*."""
+    if os.getpid() != home_pid:
+        raise ImportError("HomeOnly cannot be rebuilt in a worker process")
+    return HomeOnly(home_pid)
+
+
+class HomeOnly:
+    """A value that pickles at home but cannot be unpickled in a worker process."""
+
+    def __init__(self, home_pid: int) -> None:
+        self.home_pid = home_pid
+
+    def __reduce__(self) -> Any:
+        return (_only_at_home, (self.home_pid,))
+
+
+def raise_base(kind: str) -> None:
+    if kind == "system-exit":
+        raise SystemExit(4)
+    raise KeyboardInterrupt
+
+
+def yield_then_raise_base(kind: str) -> Generator[int, None, None]:
+    yield 1
+    raise_base(kind)
+
+
+def big_blocks_forever(size: int) -> Generator[bytes, None, None]:
+    i = 0
+    while True:
+        yield bytes([i % 256]) * size
+        i += 1
+
+
+def fork_and_return() -> str:
+    """Fork a child that returns from the job too (as a careless job's might)."""
+    pid = os.fork()
+    if pid == 0:
+        return "the forked child"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return "the worker process"
+        time.sleep(0.005)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    return "the worker process, its child killed"
+
+
+def fork_then_big_blocks(pid_file: str, size: int) -> Generator[bytes, None, None]:
+    """A child that holds the pipe, then big values for ever."""
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(3600)
+        os._exit(0)
+    Path(pid_file).write_text(str(pid))
+    yield from big_blocks_forever(size)
+
+
+class ExitsWhenRebuilt:
+    """A value whose unpickling calls ``sys.exit(5)``, wherever it happens."""
+
+    def __reduce__(self) -> Any:
+        import sys
+
+        return (sys.exit, (5,))
+
+
+def return_exits_when_rebuilt() -> ExitsWhenRebuilt:
+    return ExitsWhenRebuilt()

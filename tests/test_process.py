@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -504,7 +505,7 @@ needs_proc = pytest.mark.skipif(
 
 
 @needs_proc
-@pytest.mark.parametrize("how", ["fork", "pool"])
+@pytest.mark.parametrize("how", ["fork", "C fork", "pool", "escaping C fork"])
 async def test_quit_ends_a_job_whose_children_hold_its_pipe(tmp_path: Path, how: str) -> None:
     configure(terminate_after=0.2, max_processes=1)
     pid_file = tmp_path / "pids"
@@ -513,8 +514,17 @@ async def test_quit_ends_a_job_whose_children_hold_its_pipe(tmp_path: Path, how:
     await wait_for_file(pid_file)
     grandchildren = [int(pid) for pid in pid_file.read_text().split()]
     assert all(jobs.process_is_running(pid) for pid in grandchildren)
-    await asyncio.wait_for(worker.quit(), WAIT)
-    assert "aborted" in worker._fired
+    try:
+        await asyncio.wait_for(worker.quit(), WAIT)
+        assert "aborted" in worker._fired
+        if how == "escaping C fork":
+            # Out of the worker's process group, it lives on, holding the pipe:
+            # quit did not wait for it.
+            assert all(jobs.process_is_running(pid) for pid in grandchildren)
+    finally:
+        if how == "escaping C fork":
+            for pid in grandchildren:
+                os.kill(pid, signal.SIGKILL)
     await wait_until_ended(grandchildren)  # no orphan left behind
     assert await asyncio.wait_for(create_worker(jobs.add, 1, 2, _executor="process"), WAIT) == 3
 

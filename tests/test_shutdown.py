@@ -364,7 +364,7 @@ async def main():
     create_worker(jobs.spin_forever, {marker!r}, _executor="process", _start_thread=True)
     await wait_for({marker!r})
     # A job whose child holds its pipe open, and a process left idle.
-    create_worker(jobs.fork_then_spin, {pid_file!r}, "fork", _executor="process").start()
+    create_worker(jobs.fork_then_spin, {pid_file!r}, "C fork", _executor="process").start()
     await create_worker(jobs.add, 1, 2, _executor="process")
     await wait_for({pid_file!r})
     workers = [p.pid for p in multiprocessing.active_children() if p.name == "threadworker-process"]

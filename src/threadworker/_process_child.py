@@ -47,6 +47,7 @@ MAX_BATCH_BYTES = 4 << 20  # ...and about this many bytes: big values go a few a
 PROGRESS_INTERVAL = 1 / 30  # seconds between progress reports
 #: What a worker process says when it serves, leading a process group of its own.
 READY_IN_OWN_GROUP = b"ready, own group"
+_serving_pid = 0  # the worker process's, in a process its jobs forked too
 
 
 class PortableError:
@@ -287,6 +288,10 @@ class Outbox:
         The outcome is what the parent waits for: sending it here saves the
         hand-off to the sending thread.
         """
+        if os.getpid() != _serving_pid:
+            # A process the job forked returned from the job: only the worker
+            # process may answer for it.
+            os._exit(0)
         self._items.append((job, item))
         while self._items:
             self._send_some()
@@ -399,6 +404,11 @@ def serve(conn: Connection) -> None:
     except (AttributeError, OSError):  # not POSIX, or a session leader already
         ready = b"ready"
     install_warning_router()
+    global _serving_pid
+    _serving_pid = os.getpid()
+    if hasattr(os, "register_at_fork"):
+        # A job's forked children must not write to (nor hold) the pipe.
+        os.register_at_fork(after_in_child=conn.close)
     conn.send_bytes(ready)  # the parent waits for this before sending jobs
     outbox = Outbox(conn)
     receiver = _Receiver(conn, outbox)
@@ -415,8 +425,10 @@ def _run_job(job: RemoteWorker, payload: bytes) -> None:
     try:
         try:
             kind, func, args, kwargs = pickle.loads(payload)
-        except Exception as exc:
-            error = TypeError(f"a worker process could not unpickle its job: {exc}")
+        except BaseException as exc:  # even SystemExit from a __setstate__
+            error = TypeError(
+                f"a worker process could not unpickle its job: {describe_exception(exc)}"
+            )
             error.__cause__ = exc
             job.put(Event("errored", error))
             return

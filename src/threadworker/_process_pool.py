@@ -550,7 +550,7 @@ class _WorkerProcess:
                 return False
             try:
                 job_id, items = pickle.loads(data)
-            except Exception as exc:
+            except BaseException as exc:  # this thread never sees Ctrl+C: only the data's
                 job_id, items, failure = self._salvage(job, data, exc)
                 if failure is not None and job_id == job.id:
                     if job.deliver_salvaged(items, failure):
@@ -562,12 +562,12 @@ class _WorkerProcess:
         return True
 
     def _salvage(
-        self, job: ProcessJob, data: bytes | bytearray, exc: Exception
+        self, job: ProcessJob, data: bytes | bytearray, exc: BaseException
     ) -> tuple[int, list[Any], TypeError | None]:
         """Read a batch that does not unpickle whole, item by item."""
         try:
             return salvage_batch(data)
-        except Exception:
+        except BaseException:
             # Not even that: the batch may have held the job's outcome, which
             # must not be waited for. The job fails and its process is ended.
             error = TypeError(f"a batch sent by the worker process cannot be unpickled: {exc}")

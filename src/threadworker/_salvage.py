@@ -94,7 +94,7 @@ class _TolerantUnpickler(pickle._Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         try:
             return super().find_class(module, name)
-        except Exception as exc:
+        except BaseException as exc:
             return _Broken(f"{module}.{name}", exc)
 
     def _build(self, func: Any, args: Any, kwargs: Any, new: bool) -> Any:
@@ -105,7 +105,7 @@ class _TolerantUnpickler(pickle._Unpickler):
             return broken
         try:
             return func.__new__(func, *args, **kwargs) if new else func(*args, **kwargs)
-        except Exception as exc:
+        except BaseException as exc:  # even sys.exit named by a __reduce__
             return _Broken(f"{_name(func)}()", exc)
 
     def _load_reduce(self) -> None:
@@ -134,7 +134,7 @@ class _TolerantUnpickler(pickle._Unpickler):
             return
         try:
             pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
-        except Exception as exc:  # the state was popped; the instance is on top
+        except BaseException as exc:  # the state was popped; the instance is on top
             self.stack[-1] = _Broken(f"{_name(type(inst))}.__setstate__", exc)
 
     dispatch[pickle.REDUCE[0]] = _load_reduce
