@@ -387,3 +387,12 @@ class ExitsWhenRebuilt:
 
 def return_exits_when_rebuilt() -> ExitsWhenRebuilt:
     return ExitsWhenRebuilt()
+
+
+def hold_the_gil(marker: str) -> Generator[int, Any, None]:
+    """A regular expression that holds the GIL for ever (noted in *marker* first)."""
+    import re
+
+    Path(marker).write_text("holding")
+    re.match(r"(a+)+$", "a" * 64 + "b")  # catastrophic backtracking, in C
+    yield 2

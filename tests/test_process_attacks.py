@@ -135,3 +135,19 @@ async def test_values_whose_unpickling_raises_system_exit() -> None:
         await asyncio.wait_for(here, WAIT)
     # The same process served both, and serves on.
     assert await asyncio.wait_for(create_worker(jobs.add, 1, 2, _executor="process"), WAIT) == 3
+
+
+async def test_big_sends_to_a_process_that_cannot_read_never_block_home(tmp_path: Any) -> None:
+    # Its receiving thread cannot run (the job holds the GIL): the pipe fills.
+    configure(terminate_after=0.2, max_processes=1)
+    marker = tmp_path / "holding"
+    worker = create_worker(jobs.hold_the_gil, str(marker), _executor="process")
+    worker.start()
+    while not marker.exists():
+        await asyncio.sleep(0.01)
+    sends = [worker.send(b"x" * (1 << 20)) for _ in range(8)]
+    await asyncio.wait_for(worker.quit(), WAIT)  # ends it: killed
+    assert "aborted" in worker._fired
+    for sent in sends:
+        with pytest.raises(WorkerFinishedError):
+            await asyncio.wait_for(sent, WAIT)

@@ -21,6 +21,7 @@ import multiprocessing.util
 import os
 import pickle
 import signal
+import socket
 import threading
 import time
 from collections import deque
@@ -420,7 +421,12 @@ class _WorkerProcess:
         self._conn: Connection | None = None
         self._reader: MessageReader | None = None
         self._own_group = False  # the process leads a process group of its own
-        self._send_lock = threading.Lock()
+        self._send_lock = threading.Lock()  # one message on the pipe at a time
+        # Requests go out from a thread of their own: a process that does not
+        # read (its job holds the GIL) must not stall the thread asking.
+        self._outgoing: SimpleQueue[tuple[str, int, Any] | None] = SimpleQueue()
+        self._sender: threading.Thread | None = None
+        self._sender_lock = threading.Lock()
         number = next(_process_numbers)
         self.thread = threading.Thread(
             target=self._serve, name=f"threadworker-process-{number}", daemon=True
@@ -428,13 +434,40 @@ class _WorkerProcess:
         self.thread.start()
 
     def send(self, message: tuple[str, int, Any]) -> None:
-        """Send a small message to the process (any thread)."""
-        with self._send_lock:
-            assert self._conn is not None
-            try:
-                self._conn.send(message)
-            except OSError:
-                pass  # it died; its courier reports that to the job
+        """Queue a message for the process, in order; never waits (any thread)."""
+        with self._sender_lock:
+            if self._sender is None:
+                self._sender = threading.Thread(
+                    target=self._send_queued, name=f"{self.thread.name}-sender", daemon=True
+                )
+                self._sender.start()
+        self._outgoing.put(message)
+
+    def _send_queued(self) -> None:
+        while (message := self._outgoing.get()) is not None:
+            with self._send_lock:
+                assert self._conn is not None
+                try:
+                    self._conn.send(message)
+                except OSError:
+                    pass  # it died; its courier reports that to the job
+
+    def _stop_sender(self) -> None:
+        """Let the queued messages go, unless the process no longer reads them."""
+        with self._sender_lock:
+            sender, self._sender = self._sender, None
+        if sender is None:
+            return
+        self._outgoing.put(None)
+        sender.join(1.0)
+        if sender.is_alive() and self._conn is not None and watches_process:
+            # Blocked on a pipe nobody reads: shutting it down wakes it.
+            with socket.socket(fileno=os.dup(self._conn.fileno())) as pipe:
+                try:
+                    pipe.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            sender.join()
 
     def kill(self) -> None:
         """Kill the process and what it started (its courier reports the job lost)."""
@@ -577,6 +610,7 @@ class _WorkerProcess:
             return job.id, [], None
 
     def _close(self) -> None:
+        self._stop_sender()
         if self._reader is not None:
             self._reader.close()
         if self._conn is not None:
