@@ -6,6 +6,7 @@ Kept apart from the test modules so a worker process imports only this
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
@@ -209,3 +210,205 @@ def warn_under_ignore(text: str) -> int:
         warnings.simplefilter("ignore")
         warnings.warn(text, UserWarning, stacklevel=1)
     return 1
+
+
+# -- values and exceptions that misbehave on their way between processes -------------------
+class BadStr(Exception):
+    """An exception whose ``str()`` raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+class BadStrUnpicklable(BadStr):
+    """An exception whose ``str()`` raises and that refuses to be pickled."""
+
+    def __reduce__(self) -> Any:
+        raise TypeError("not this one")
+
+
+class BadNotes(Exception):
+    """An exception that breaks traceback formatting (its notes raise)."""
+
+    @property
+    def __notes__(self) -> Any:  # type: ignore[override]
+        raise ValueError("notes exploded")
+
+
+def raise_instance(kind: str) -> None:
+    exc: BaseException = {
+        "bad-str": BadStr("x"),
+        "bad-str-unpicklable": BadStrUnpicklable("x"),
+        "bad-notes": BadNotes("with notes"),
+        "system-exit": SystemExit(4),
+        "keyboard-interrupt": KeyboardInterrupt(),
+    }[kind]
+    raise exc
+
+
+def _only_in_the_child(home_pid: int, value: int) -> ChildOnly:
+    """Rebuilds a :class:`ChildOnly` anywhere but in the process *home_pid*."""
+    if os.getpid() == home_pid:
+        raise ImportError("ChildOnly cannot be rebuilt in the home process")
+    return ChildOnly(home_pid, value)
+
+
+class ChildOnly:
+    """A value that pickles in a worker process but cannot be unpickled at home."""
+
+    def __init__(self, home_pid: int, value: int) -> None:
+        self.home_pid = home_pid
+        self.value = value
+
+    def __reduce__(self) -> Any:
+        return (_only_in_the_child, (self.home_pid, self.value))
+
+
+def return_child_only(home_pid: int) -> ChildOnly:
+    return ChildOnly(home_pid, 1)
+
+
+def return_instance_of_a_child_only_module() -> Any:
+    """Returns an object whose class lives in a module only the worker process has."""
+    import sys
+    import types
+
+    module = types.ModuleType("only_in_the_worker_process")
+    exec("class Thing:\n    pass\n", module.__dict__)
+    sys.modules[module.__name__] = module
+    return [1, {"thing": module.Thing()}]
+
+
+def yield_then_child_only(home_pid: int, where: str) -> Generator[Any, None, Any]:
+    """Yields 0, 1, 2 then a :class:`ChildOnly` (or returns it), all in one batch."""
+    yield 0
+    yield 1
+    yield 2
+    if where == "return":
+        return ChildOnly(home_pid, 3)
+    yield ChildOnly(home_pid, 3)
+    if where == "yield-then-spin":
+        while not current_worker().abort_requested:  # type: ignore[union-attr]
+            time.sleep(0.005)
+    yield 4
+    return "done"
+
+
+# -- jobs that start processes of their own -------------------------------------------------
+def fork_then_spin(pid_file: str, how: str) -> None:
+    """Start processes that outlive nothing by themselves, note their pids, then spin."""
+    if how in ("fork", "C fork", "escaping C fork"):
+        # A C library's fork() runs none of Python's at-fork hooks: the child
+        # keeps every descriptor, the worker process's pipe included.
+        fork = os.fork if how == "fork" else ctypes.CDLL(None).fork
+        pid = fork()
+        if pid == 0:  # the grandchild: sleeps, out of the worker's group if asked
+            if how == "escaping C fork":
+                os.setsid()
+            time.sleep(3600)
+            os._exit(0)
+        pids = [pid]
+    else:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("fork").Pool(2)
+        pids = [p.pid for p in pool._pool]  # type: ignore[attr-defined]
+    Path(pid_file + ".tmp").write_text(" ".join(map(str, pids)))
+    os.replace(pid_file + ".tmp", pid_file)
+    while True:
+        time.sleep(0.01)
+
+
+def process_is_running(pid: int) -> bool:
+    """Whether *pid* runs (a zombie waiting to be reaped has ended); Linux only.
+
+    A helper for the tests, not a job: a killed process whose parent died is
+    reaped by whoever adopts it, possibly late.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _only_at_home(home_pid: int) -> HomeOnly:
+    """Rebuilds a :class:`HomeOnly` only in the process *home_pid*."""
+    if os.getpid() != home_pid:
+        raise ImportError("HomeOnly cannot be rebuilt in a worker process")
+    return HomeOnly(home_pid)
+
+
+class HomeOnly:
+    """A value that pickles at home but cannot be unpickled in a worker process."""
+
+    def __init__(self, home_pid: int) -> None:
+        self.home_pid = home_pid
+
+    def __reduce__(self) -> Any:
+        return (_only_at_home, (self.home_pid,))
+
+
+def raise_base(kind: str) -> None:
+    if kind == "system-exit":
+        raise SystemExit(4)
+    raise KeyboardInterrupt
+
+
+def yield_then_raise_base(kind: str) -> Generator[int, None, None]:
+    yield 1
+    raise_base(kind)
+
+
+def big_blocks_forever(size: int) -> Generator[bytes, None, None]:
+    i = 0
+    while True:
+        yield bytes([i % 256]) * size
+        i += 1
+
+
+def fork_and_return() -> str:
+    """Fork a child that returns from the job too (as a careless job's might)."""
+    pid = os.fork()
+    if pid == 0:
+        return "the forked child"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return "the worker process"
+        time.sleep(0.005)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    return "the worker process, its child killed"
+
+
+def fork_then_big_blocks(pid_file: str, size: int) -> Generator[bytes, None, None]:
+    """A child that holds the pipe, then big values for ever."""
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(3600)
+        os._exit(0)
+    Path(pid_file).write_text(str(pid))
+    yield from big_blocks_forever(size)
+
+
+class ExitsWhenRebuilt:
+    """A value whose unpickling calls ``sys.exit(5)``, wherever it happens."""
+
+    def __reduce__(self) -> Any:
+        import sys
+
+        return (sys.exit, (5,))
+
+
+def return_exits_when_rebuilt() -> ExitsWhenRebuilt:
+    return ExitsWhenRebuilt()
+
+
+def hold_the_gil(marker: str) -> Generator[int, Any, None]:
+    """A regular expression that holds the GIL for ever (noted in *marker* first)."""
+    import re
+
+    Path(marker).write_text("holding")
+    re.match(r"(a+)+$", "a" * 64 + "b")  # catastrophic backtracking, in C
+    yield 2

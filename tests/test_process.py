@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -392,3 +393,165 @@ async def test_values_cross_in_batches_not_one_message_each(
     assert values == list(range(20_000))
     assert sum(batches) == 20_001  # every value, then the outcome
     assert len(batches) <= 20_000 / 10  # many values per message
+
+
+# -- values and exceptions that misbehave between processes (issue 12) ---------------------
+async def collect_until_error(worker: Any) -> tuple[list[Any], BaseException]:
+    values: list[Any] = []
+    try:
+        async for value in worker:
+            values.append(value)
+    except Exception as exc:
+        return values, exc
+    raise AssertionError(f"no error; values {values}")
+
+
+async def test_a_return_value_that_cannot_be_unpickled_here_ends_in_errored() -> None:
+    worker = create_worker(jobs.return_child_only, os.getpid(), _executor="process")
+    with pytest.raises(TypeError, match=r"its return value that cannot be unpickled") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert "_only_in_the_child() failed: ImportError: ChildOnly cannot be rebuilt" in str(
+        info.value
+    )
+    await asyncio.wait_for(worker.finished, WAIT)
+
+
+async def test_a_return_value_whose_class_is_missing_here_names_the_class() -> None:
+    worker = create_worker(jobs.return_instance_of_a_child_only_module, _executor="process")
+    with pytest.raises(TypeError, match=r"its return value that cannot be unpickled") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert "only_in_the_worker_process.Thing failed: ModuleNotFoundError" in str(info.value)
+    await asyncio.wait_for(worker.finished, WAIT)
+
+
+@pytest.mark.parametrize("where", ["return", "yield", "yield-then-spin"])
+async def test_a_generator_value_that_cannot_be_unpickled_here_ends_in_errored(
+    where: str,
+) -> None:
+    worker = create_worker(jobs.yield_then_child_only, os.getpid(), where, _executor="process")
+    values, error = await asyncio.wait_for(collect_until_error(worker), WAIT)
+    # The values before it arrive, even from the batch that held it.
+    assert values == [0, 1, 2]
+    assert isinstance(error, TypeError)
+    what = "its return value" if where == "return" else "a yielded value"
+    assert f"{what} that cannot be unpickled here" in str(error)
+    assert "ChildOnly cannot be rebuilt in the home process" in full_traceback(error)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert "errored" in worker._fired
+
+
+@pytest.mark.parametrize("kind", ["bad-str", "bad-notes"])
+async def test_an_exception_that_breaks_str_or_traceback_still_arrives(kind: str) -> None:
+    worker = create_worker(jobs.raise_instance, kind, _executor="process")
+    expected = jobs.BadStr if kind == "bad-str" else jobs.BadNotes
+    with pytest.raises(expected) as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert isinstance(info.value.__cause__, Exception)  # the remote traceback, or why not
+    await asyncio.wait_for(worker.finished, WAIT)
+
+
+async def test_an_exception_that_cannot_be_pickled_nor_printed_arrives_by_name() -> None:
+    worker = create_worker(jobs.raise_instance, "bad-str-unpicklable", _executor="process")
+    with pytest.raises(RuntimeError, match=r"BadStrUnpicklable") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert "in raise_instance" in full_traceback(info.value)
+
+
+async def test_a_batch_that_cannot_be_read_at_all_ends_the_job_and_its_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threadworker._process_pool as pool_module
+
+    def unreadable(data: bytes) -> Any:
+        raise RuntimeError("cannot read this batch at all")
+
+    monkeypatch.setattr(pool_module, "salvage_batch", unreadable)
+    configure(max_processes=1)
+    worker = create_worker(jobs.return_child_only, os.getpid(), _executor="process")
+    with pytest.raises(TypeError, match="a batch sent by the worker process cannot be unpickled"):
+        await asyncio.wait_for(worker, WAIT)
+    # Its outcome may have been in that batch: the process was ended, and replaced.
+    assert await asyncio.wait_for(create_worker(jobs.add, 1, 2, _executor="process"), WAIT) == 3
+
+
+async def test_a_failure_in_the_courier_ends_the_job_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from threadworker._process_pool import ProcessJob
+
+    def broken(job: ProcessJob, items: list[Any]) -> bool:
+        raise ZeroDivisionError("a bug in the courier")
+
+    monkeypatch.setattr(ProcessJob, "deliver", broken)
+    worker = create_worker(jobs.add, 1, 2, _executor="process")
+    with pytest.raises(RuntimeError, match="lost track of the worker process") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    await asyncio.wait_for(worker.finished, WAIT)
+
+
+# -- jobs that start processes of their own (issue 12, item 3) --------------------------------
+async def wait_until_ended(pids: list[int]) -> None:
+    async def poll() -> None:
+        while any(jobs.process_is_running(pid) for pid in pids):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), WAIT)
+
+
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="reads process states from /proc"
+)
+
+
+@needs_proc
+@pytest.mark.parametrize("how", ["fork", "C fork", "pool", "escaping C fork"])
+async def test_quit_ends_a_job_whose_children_hold_its_pipe(tmp_path: Path, how: str) -> None:
+    configure(terminate_after=0.2, max_processes=1)
+    pid_file = tmp_path / "pids"
+    worker = create_worker(jobs.fork_then_spin, str(pid_file), how, _executor="process")
+    worker.start()
+    await wait_for_file(pid_file)
+    grandchildren = [int(pid) for pid in pid_file.read_text().split()]
+    assert all(jobs.process_is_running(pid) for pid in grandchildren)
+    try:
+        await asyncio.wait_for(worker.quit(), WAIT)
+        assert "aborted" in worker._fired
+        if how == "escaping C fork":
+            # Out of the worker's process group, it lives on, holding the pipe:
+            # quit did not wait for it.
+            assert all(jobs.process_is_running(pid) for pid in grandchildren)
+    finally:
+        if how == "escaping C fork":
+            for pid in grandchildren:
+                os.kill(pid, signal.SIGKILL)
+    await wait_until_ended(grandchildren)  # no orphan left behind
+    assert await asyncio.wait_for(create_worker(jobs.add, 1, 2, _executor="process"), WAIT) == 3
+
+
+async def test_an_interrupted_stop_still_kills_every_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loop_errors: list[dict[str, Any]]
+) -> None:
+    configure(max_processes=1)
+    marker = tmp_path / "spinning"
+    worker = create_worker(jobs.spin_forever, str(marker), _executor="process", _start_thread=True)
+    await wait_for_file(marker)
+    pool = current_scope().process_pool
+    (process,) = pool.processes()
+    courier = pool._processes[0].thread
+    join = courier.join
+    interrupts = [KeyboardInterrupt()]
+
+    def interrupted_join(timeout: float | None = None) -> None:
+        if interrupts:  # a second Ctrl+C while stop() waits for the job to end
+            raise interrupts.pop()
+        join(timeout)
+
+    monkeypatch.setattr(courier, "join", interrupted_join)
+    with pytest.raises(KeyboardInterrupt):
+        pool.stop(timeout=WAIT)
+    process.join(WAIT)
+    assert process.exitcode == -9  # SIGKILL
+    await asyncio.wait_for(worker.finished, WAIT)
+    # Killed by the pool without a quit: it says so.
+    assert [type(e["exception"]) for e in loop_errors] == [WorkerProcessDied]

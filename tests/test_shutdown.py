@@ -7,9 +7,11 @@ what it printed and how it exited.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -407,3 +409,88 @@ def test_the_abandoned_warning_is_worded_for_the_kind_of_worker(case: str) -> No
     assert wording in result.stderr
     others = [w for c, (_, w) in ABANDONED_CASES.items() if c != case]
     assert not any(other.split(": ", 1)[1] in result.stderr for other in others)
+
+
+SECOND_CTRL_C = """
+import asyncio, multiprocessing, os, sys, time
+sys.path.insert(0, {tests!r})
+import process_jobs as jobs
+from threadworker import configure, create_worker
+
+async def wait_for(path):
+    while not os.path.exists(path):
+        await asyncio.sleep(0.01)
+
+async def main():
+    # Far longer than the test waits: only the way the program exits can end them.
+    configure(terminate_after=600, shutdown_timeout=600, max_processes=3)
+    create_worker(jobs.spin_forever, {marker!r}, _executor="process", _start_thread=True)
+    await wait_for({marker!r})
+    # A job whose child holds its pipe open, and a process left idle.
+    create_worker(jobs.fork_then_spin, {pid_file!r}, "C fork", _executor="process").start()
+    await create_worker(jobs.add, 1, 2, _executor="process")
+    await wait_for({pid_file!r})
+    workers = [p.pid for p in multiprocessing.active_children() if p.name == "threadworker-process"]
+    grandchildren = open({pid_file!r}).read().split()
+    print("pids", *workers, *grandchildren, flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        print("shutting down", flush=True)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.timeout(120)
+def test_a_second_ctrl_c_during_shutdown_still_reaps_every_worker_process(
+    tmp_path: Path,
+) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import process_jobs
+
+    script = tmp_path / "main.py"
+    script.write_text(
+        SECOND_CTRL_C.format(
+            tests=str(Path(__file__).parent),
+            marker=str(tmp_path / "spinning"),
+            pid_file=str(tmp_path / "pids"),
+        )
+    )
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    # A session of its own, so Ctrl+C can be sent the way a terminal does: to
+    # the program's whole (foreground) process group.
+    program = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    pids: list[int] = []
+    try:
+        assert program.stdout is not None
+        line = program.stdout.readline()
+        assert line.startswith("pids"), line + program.communicate(timeout=LIMIT)[1]
+        pids = [int(pid) for pid in line.split()[1:]]
+        assert len(pids) == 4  # three worker processes, one child of a job
+        os.killpg(program.pid, signal.SIGINT)
+        assert program.stdout.readline().startswith("shutting down")
+        os.killpg(program.pid, signal.SIGINT)  # while it shuts down
+        _, stderr = program.communicate(timeout=30)
+        assert "KeyboardInterrupt" in stderr
+        deadline = time.monotonic() + 10
+        while any(map(process_jobs.process_is_running, pids)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not [pid for pid in pids if process_jobs.process_is_running(pid)]
+    finally:  # a failed run must not leave processes behind
+        for pid in [program.pid, *pids]:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        program.wait(LIMIT)

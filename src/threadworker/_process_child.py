@@ -39,12 +39,15 @@ from ._progress import ProgressCounts
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs, install_warning_router, warning_hooks
 
-__all__ = ["PortableError", "serve"]
+__all__ = ["READY_IN_OWN_GROUP", "PortableError", "describe_exception", "serve"]
 
 OUTBOX_CAPACITY = 1024  # undelivered items that make a generator wait
 MAX_BATCH = 4096  # items per message, at most...
 MAX_BATCH_BYTES = 4 << 20  # ...and about this many bytes: big values go a few at a time
 PROGRESS_INTERVAL = 1 / 30  # seconds between progress reports
+#: What a worker process says when it serves, leading a process group of its own.
+READY_IN_OWN_GROUP = b"ready, own group"
+_serving_pid = 0  # the worker process's, in a process its jobs forked too
 
 
 class PortableError:
@@ -58,9 +61,20 @@ class PortableError:
     __slots__ = ("message", "pickled", "traceback", "type_name")
 
     def __init__(self, exc: BaseException) -> None:
+        # Each part on its own: an exception whose ``str()``, traceback or
+        # pickling fails must still reach the parent, by its type name at least.
         self.type_name = f"{type(exc).__module__}.{type(exc).__qualname__}"
-        self.message = str(exc)
-        self.traceback = "".join(traceback.format_exception(exc))
+        try:
+            self.message = str(exc)
+        except Exception as failure:
+            self.message = f"<str() failed: {describe_exception(failure)}>"
+        try:
+            self.traceback = "".join(traceback.format_exception(exc))
+        except Exception as failure:
+            self.traceback = (
+                f"{self.type_name}: {self.message}\n"
+                f"(its traceback could not be formatted: {describe_exception(failure)})"
+            )
         try:
             self.pickled: bytes | None = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
         except Exception:
@@ -68,6 +82,14 @@ class PortableError:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_portable, (self.type_name, self.message, self.traceback, self.pickled))
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` for an exception, even one whose ``str()`` fails."""
+    try:
+        return f"{type(exc).__qualname__}: {exc}"
+    except Exception:
+        return type(exc).__qualname__
 
 
 def _rebuild_portable(
@@ -268,6 +290,10 @@ class Outbox:
         The outcome is what the parent waits for: sending it here saves the
         hand-off to the sending thread.
         """
+        if os.getpid() != _serving_pid:
+            # A process the job forked returned from the job: only the worker
+            # process may answer for it.
+            os._exit(0)
         self._items.append((job, item))
         while self._items:
             self._send_some()
@@ -279,7 +305,7 @@ class Outbox:
                 return
         try:
             data = pickle.dumps((job.id, batch), pickle.HIGHEST_PROTOCOL)
-        except Exception:
+        except BaseException:  # even a __reduce__ raising SystemExit: this thread must live
             data = self._salvage(job, batch)
         per_item = len(data) // len(batch) + 1
         self._batch_limit = max(1, min(MAX_BATCH, MAX_BATCH_BYTES // per_item))
@@ -294,7 +320,7 @@ class Outbox:
         for index, item in enumerate(batch):
             try:
                 pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:
+            except BaseException as exc:
                 job.fail(_not_picklable(item, exc))
                 assert job.failure is not None
                 good.extend(_only_outcome(batch[index:], job.failure))
@@ -321,7 +347,7 @@ def _not_picklable(item: Any, exc: BaseException) -> TypeError:
         what = "a yielded value"
     error = TypeError(
         f"a worker process could not send {what} ({type(item).__qualname__}) back: "
-        f"{exc}. Values crossing between processes must be picklable."
+        f"{describe_exception(exc)}. Values crossing between processes must be picklable."
     )
     error.__cause__ = exc
     return error
@@ -372,8 +398,20 @@ def serve(conn: Connection) -> None:
     # Ctrl+C in a terminal reaches the whole process group; the parent
     # decides what ends, so the worker process ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A process group of its own, which the processes its jobs start join:
+    # the parent can end them all together, even those the job left behind.
+    try:
+        os.setpgid(0, 0)
+        ready = READY_IN_OWN_GROUP
+    except (AttributeError, OSError):  # not POSIX, or a session leader already
+        ready = b"ready"
     install_warning_router()
-    conn.send_bytes(b"ready")  # the parent waits for this before sending jobs
+    global _serving_pid
+    _serving_pid = os.getpid()
+    if hasattr(os, "register_at_fork"):
+        # A job's forked children must not write to (nor hold) the pipe.
+        os.register_at_fork(after_in_child=conn.close)
+    conn.send_bytes(ready)  # the parent waits for this before sending jobs
     outbox = Outbox(conn)
     receiver = _Receiver(conn, outbox)
     while (entry := receiver.jobs.get()) is not None:
@@ -389,8 +427,10 @@ def _run_job(job: RemoteWorker, payload: bytes) -> None:
     try:
         try:
             kind, func, args, kwargs = pickle.loads(payload)
-        except Exception as exc:
-            error = TypeError(f"a worker process could not unpickle its job: {exc}")
+        except BaseException as exc:  # even SystemExit from a __setstate__
+            error = TypeError(
+                f"a worker process could not unpickle its job: {describe_exception(exc)}"
+            )
             error.__cause__ = exc
             job.put(Event("errored", error))
             return

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import multiprocessing.util
+import os
 import pickle
 import signal
+import socket
 import threading
 import time
 from collections import deque
@@ -27,7 +30,9 @@ from multiprocessing.connection import Connection
 from queue import SimpleQueue
 from typing import Any, Literal
 
-from ._process_child import PortableError, serve
+from ._pipe_reader import MessageReader, watches_process
+from ._process_child import READY_IN_OWN_GROUP, PortableError, serve
+from ._salvage import salvage_batch
 from ._stepper import OUTCOMES, Event
 
 __all__ = ["ProcessJob", "ProcessPool", "RemoteTraceback", "describe_exit", "rebuild_error"]
@@ -70,7 +75,7 @@ def rebuild_error(error: PortableError | BaseException) -> BaseException:
     if error.pickled is not None:
         try:
             exc = pickle.loads(error.pickled)
-        except Exception:
+        except BaseException:  # even SystemExit from a broken __setstate__
             exc = None
     if not isinstance(exc, BaseException):
         # Its class cannot be rebuilt here: keep what it said.
@@ -229,6 +234,19 @@ class ProcessJob:
             self._on_items(items)
         return done
 
+    def deliver_salvaged(self, items: list[Any], failure: BaseException) -> bool:
+        """Deliver *items*, then fail the job: a value after them could not be read.
+
+        The outcome, if the batch ended with one, becomes ``errored``.
+        """
+        last = items[-1] if items else None
+        done = type(last) is Event and last.kind in OUTCOMES
+        values = items[:-1] if done else items
+        if values and self._failure is None:
+            self._on_items(values)
+        self.fail(failure)
+        return self.deliver([last] if done else [])
+
     def fail(self, exc: BaseException) -> None:
         """End the job in error: a batch it sent cannot be read here."""
         if self._failure is None:
@@ -237,8 +255,21 @@ class ProcessJob:
 
     def lost(self, exitcode: int | None) -> None:
         """The process ended before the job's outcome."""
+        if self._failure is not None:  # it was killed because the job had failed
+            self.deliver([Event("errored", self._failure)])
+            return
         self._end()
         self._on_lost(exitcode)
+
+    def crash(self, exc: BaseException) -> None:
+        """End the job in error: its courier failed (a bug in threadworker)."""
+        with self._lock:
+            if self._state == _DONE:
+                return
+        error = RuntimeError(f"threadworker lost track of the worker process: {exc!r}")
+        error.__cause__ = exc
+        self._end()
+        self._on_items([Event("errored", error)])
 
     def _end(self) -> None:
         with self._lock:
@@ -272,6 +303,7 @@ class ProcessPool:
         self._idle: list[_WorkerProcess] = []
         self._pending: deque[ProcessJob] = deque()
         self._stopped = False
+        self._exit_guard: Any = None  # kills the processes at exit if stop() never ran
 
     def submit(self, job: ProcessJob) -> None:
         """Run *job* in a free process, or queue it until one is free."""
@@ -287,9 +319,34 @@ class ProcessPool:
                 self._pending.append(job)
 
     def _start_process(self) -> _WorkerProcess:
+        if self._exit_guard is None:
+            # multiprocessing joins non-daemon processes at exit, and a worker
+            # process ignores Ctrl+C: an exit that skipped stop() (a second
+            # Ctrl+C during shutdown, an error) would wait on them for ever.
+            # Its finalizers with a priority run before that join.
+            self._exit_guard = multiprocessing.util.Finalize(None, self.kill_all, exitpriority=100)
         process = _WorkerProcess(self, self._context)
         self._processes.append(process)
         return process
+
+    def kill_all(self) -> None:
+        """Kill every worker process, and what they started, now.
+
+        Whatever interrupts it (another Ctrl+C), every process is killed.
+        """
+        with self._lock:
+            # A process whose courier ended has exited (its courier saw to that).
+            processes = [p for p in self._processes if p.thread.is_alive()]
+        interrupted: BaseException | None = None
+        for process in processes:
+            while True:
+                try:
+                    process.kill()
+                    break
+                except BaseException as exc:  # KeyboardInterrupt: kill it still
+                    interrupted = exc
+        if interrupted is not None:
+            raise interrupted
 
     def forget(self, job: ProcessJob) -> None:
         """Drop a cancelled job from the queue."""
@@ -336,17 +393,21 @@ class ProcessPool:
             self._stopped = True
             pending = list(self._pending)
             processes = list(self._processes)
-        for job in pending:
-            job._cancel()
-        for process in processes:
-            process.jobs.put(None)
-        deadline = time.monotonic() + timeout
-        for process in processes:
-            process.thread.join(max(0.0, deadline - time.monotonic()))
-        for process in processes:
-            if process.thread.is_alive():
-                process.kill()
+        try:
+            for job in pending:
+                job._cancel()
+            for process in processes:
+                process.jobs.put(None)
+            deadline = time.monotonic() + timeout
+            for process in processes:
+                process.thread.join(max(0.0, deadline - time.monotonic()))
+        finally:
+            # Also when interrupted (a second Ctrl+C): no process outlives stop().
+            self.kill_all()
+            for process in processes:
                 process.thread.join()
+            if self._exit_guard is not None:
+                self._exit_guard.cancel()
 
 
 class _WorkerProcess:
@@ -358,7 +419,14 @@ class _WorkerProcess:
         self.jobs: SimpleQueue[ProcessJob | None] = SimpleQueue()
         self.process: Any = None
         self._conn: Connection | None = None
-        self._send_lock = threading.Lock()
+        self._reader: MessageReader | None = None
+        self._own_group = False  # the process leads a process group of its own
+        self._send_lock = threading.Lock()  # one message on the pipe at a time
+        # Requests go out from a thread of their own: a process that does not
+        # read (its job holds the GIL) must not stall the thread asking.
+        self._outgoing: SimpleQueue[tuple[str, int, Any] | None] = SimpleQueue()
+        self._sender: threading.Thread | None = None
+        self._sender_lock = threading.Lock()
         number = next(_process_numbers)
         self.thread = threading.Thread(
             target=self._serve, name=f"threadworker-process-{number}", daemon=True
@@ -366,18 +434,58 @@ class _WorkerProcess:
         self.thread.start()
 
     def send(self, message: tuple[str, int, Any]) -> None:
-        """Send a small message to the process (any thread)."""
-        with self._send_lock:
-            assert self._conn is not None
-            try:
-                self._conn.send(message)
-            except OSError:
-                pass  # it died; its courier reports that to the job
+        """Queue a message for the process, in order; never waits (any thread)."""
+        with self._sender_lock:
+            if self._sender is None:
+                self._sender = threading.Thread(
+                    target=self._send_queued, name=f"{self.thread.name}-sender", daemon=True
+                )
+                self._sender.start()
+        self._outgoing.put(message)
+
+    def _send_queued(self) -> None:
+        while (message := self._outgoing.get()) is not None:
+            with self._send_lock:
+                assert self._conn is not None
+                try:
+                    self._conn.send(message)
+                except OSError:
+                    pass  # it died; its courier reports that to the job
+
+    def _stop_sender(self) -> None:
+        """Let the queued messages go, unless the process no longer reads them."""
+        with self._sender_lock:
+            sender, self._sender = self._sender, None
+        if sender is None:
+            return
+        self._outgoing.put(None)
+        sender.join(1.0)
+        if sender.is_alive() and self._conn is not None and watches_process:
+            # Blocked on a pipe nobody reads: shutting it down wakes it.
+            with socket.socket(fileno=os.dup(self._conn.fileno())) as pipe:
+                try:
+                    pipe.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            sender.join()
 
     def kill(self) -> None:
-        """Kill the process (its courier then reports the job lost)."""
+        """Kill the process and what it started (its courier reports the job lost)."""
         if self.process is not None:
+            self._kill_group()
             self.process.kill()
+
+    def _kill_group(self) -> None:
+        """Kill the process's group: the processes its jobs started, left behind or not.
+
+        The group's id is the process's pid, which cannot be given to another
+        process while anything in the group lives.
+        """
+        if self._own_group and self.process.pid is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                pass  # nothing left in it
 
     def _serve(self) -> None:
         try:
@@ -388,7 +496,15 @@ class _WorkerProcess:
             return
         try:
             while (job := self.jobs.get()) is not None:
-                if not self._run(job):
+                try:
+                    served = self._run(job)
+                except BaseException as exc:
+                    # A bug here must not leave the worker waiting for ever: the
+                    # job ends in error and its process is ended.
+                    self.kill()
+                    job.crash(exc)
+                    break
+                if not served:
                     break
                 del job  # nothing of a finished job stays alive here
             else:
@@ -414,13 +530,15 @@ class _WorkerProcess:
                 f"the worker process did not start within {START_TIMEOUT:g} s. {MAIN_GUARD_HINT}"
             )
         try:
-            parent_end.recv_bytes()
+            self._own_group = parent_end.recv_bytes() == READY_IN_OWN_GROUP
         except EOFError:
             process.join(1.0)
             raise RuntimeError(
                 f"the worker process exited as it started, {describe_exit(process.exitcode)}; "
                 f"its traceback, if any, is above. {MAIN_GUARD_HINT}"
             ) from None
+        if watches_process:
+            self._reader = MessageReader(parent_end, process.sentinel)
 
     def _fail_next_job(self, exc: BaseException) -> None:
         job = self.jobs.get()
@@ -452,27 +570,49 @@ class _WorkerProcess:
             return False
         del payload, call
         job.release_held()
-        conn = self._conn
+        # Watching the process too, not just the pipe: processes the job
+        # started may hold the pipe open after the worker process died.
+        reader = self._reader or self._conn
         while True:
             try:
-                data = conn.recv_bytes()
+                data = reader.recv_bytes()
             except (EOFError, OSError):
+                self._kill_group()
                 self.process.join(1.0)
                 job.lost(self.process.exitcode)
                 return False
             try:
                 job_id, items = pickle.loads(data)
-            except Exception as exc:
-                error = TypeError(f"a value sent by the worker process cannot be unpickled: {exc}")
-                error.__cause__ = exc
-                job.fail(error)
-                continue
+            except BaseException as exc:  # this thread never sees Ctrl+C: only the data's
+                job_id, items, failure = self._salvage(job, data, exc)
+                if failure is not None and job_id == job.id:
+                    if job.deliver_salvaged(items, failure):
+                        break
+                    continue
             if job_id == job.id and job.deliver(items):
                 break
         self._pool._ready(self)
         return True
 
+    def _salvage(
+        self, job: ProcessJob, data: bytes | bytearray, exc: BaseException
+    ) -> tuple[int, list[Any], TypeError | None]:
+        """Read a batch that does not unpickle whole, item by item."""
+        try:
+            return salvage_batch(data)
+        except BaseException:
+            # Not even that: the batch may have held the job's outcome, which
+            # must not be waited for. The job fails and its process is ended.
+            error = TypeError(f"a batch sent by the worker process cannot be unpickled: {exc}")
+            error.__cause__ = exc
+            job.fail(error)
+            job.kill()
+            return job.id, [], None
+
     def _close(self) -> None:
+        self._stop_sender()
+        if self._reader is not None:
+            self._reader.close()
         if self._conn is not None:
             self._conn.close()
         if self.process is not None:
@@ -480,6 +620,7 @@ class _WorkerProcess:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join()
+            self._kill_group()  # whatever its jobs left running
 
 
 def cannot_pickle_call(func: Callable[..., Any], exc: BaseException) -> TypeError:
