@@ -338,24 +338,28 @@ def _package_digest() -> bytes:
     return _digest(*(f.name.encode() + f.read_bytes() for f in files)).encode()
 
 
-def test_files(module: str) -> list[str]:
+def tests_of(module: str, base: Path) -> list[str]:
     """The existing test files for *module*, as pytest arguments."""
-    return [f"tests/{name}" for name in TESTS[module] if (ROOT / "tests" / name).exists()]
+    return [f"tests/{name}" for name in TESTS[module] if (base / "tests" / name).exists()]
 
 
-def _tests_digest(module: str) -> bytes:
-    names = [*test_files(module), "tests/conftest.py", "pyproject.toml"]
-    return _digest(*((ROOT / name).read_bytes() for name in names)).encode()
+def _tests_digest(module: str, base: Path) -> bytes:
+    names = [*tests_of(module, base), "tests/conftest.py", "pyproject.toml"]
+    return _digest(*((base / name).read_bytes() for name in names)).encode()
 
 
 class Sandbox:
-    """A private copy of the package that one mutant at a time is written into."""
+    """A private copy of the package, and of the tests, that mutants are written into.
+
+    The tests are copied too, so editing them while a run goes on changes nothing.
+    """
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="threadworker-mutation-"))
-        shutil.copytree(
-            PACKAGE, self.root / "threadworker", ignore=shutil.ignore_patterns("__pycache__")
-        )
+        ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
+        shutil.copytree(PACKAGE, self.root / "threadworker", ignore=ignore)
+        shutil.copytree(ROOT / "tests", self.root / "tests", ignore=ignore)
+        shutil.copy2(ROOT / "pyproject.toml", self.root / "pyproject.toml")
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -378,7 +382,7 @@ class Sandbox:
         out = subprocess.run(
             [sys.executable, "-c", "import threadworker; print(threadworker.__file__)"],
             env=self.env(),
-            cwd=ROOT,
+            cwd=self.root,
             capture_output=True,
             text=True,
             check=True,
@@ -407,7 +411,7 @@ def run_tests(sandbox: Sandbox, files: list[str], timeout: float) -> tuple[str, 
     began = time.monotonic()
     process = subprocess.Popen(
         command,
-        cwd=ROOT,
+        cwd=sandbox.root,
         env=sandbox.env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -469,6 +473,7 @@ class Cache:
 
 
 def _key(mutant: Mutant, package: bytes, tests: bytes) -> str:
+    """Changes with the mutant, the package's other modules, and the tests."""
     source = (PACKAGE / f"{mutant.module}.py").read_bytes()
     return _digest(mutant.apply(source), package, tests)
 
@@ -487,11 +492,12 @@ def evaluate(
         modules = sorted({m.module for m in mutants})
         for module in modules:
             todo = [m for m in mutants if m.module == module]
-            tests = _tests_digest(module)
+            tests = _tests_digest(module, sandboxes[0].root)
             if all(cache.get(_key(m, package, tests)) for m in todo):
                 continue
             # The unmutated tests must pass; their time sets the per-mutant bound.
-            status, seconds, failure = run_tests(sandboxes[0], test_files(module), 600)
+            files = tests_of(module, sandboxes[0].root)
+            status, seconds, failure = run_tests(sandboxes[0], files, 600)
             if status != "survived":
                 raise SystemExit(f"the tests of {module} fail unmutated: {failure}")
             baseline[module] = seconds
@@ -499,7 +505,7 @@ def evaluate(
                 print(f"{module}: tests take {seconds:.1f}s unmutated", flush=True)
 
         def one(mutant: Mutant) -> Result:
-            key = _key(mutant, package, _tests_digest(mutant.module))
+            key = _key(mutant, package, _tests_digest(mutant.module, sandboxes[0].root))
             cached = cache.get(key)
             if cached is not None:
                 return Result(**cached)  # type: ignore[arg-type]
@@ -509,7 +515,8 @@ def evaluate(
                 source = (PACKAGE / f"{mutant.module}.py").read_bytes()
                 sandbox.write(mutant.module, mutant.apply(source))
                 timeout = factor * baseline[mutant.module] + 10
-                status, seconds, failure = run_tests(sandbox, test_files(mutant.module), timeout)
+                files = tests_of(mutant.module, sandbox.root)
+                status, seconds, failure = run_tests(sandbox, files, timeout)
             finally:
                 sandbox.restore(mutant.module)
                 with free_lock:
