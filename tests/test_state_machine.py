@@ -661,3 +661,33 @@ _profile = settings.default
 TestWorkerMachineProcess.settings = settings(
     max_examples=max(40, (_profile.max_examples if _profile is not None else 0) // 10)
 )
+
+
+# -- what the machine found, reduced to deterministic tests --------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue #12 item 7, wider than listed: any BaseException (not only "
+    "KeyboardInterrupt/SystemExit) raised by a posted call or callback leaves the "
+    "dispatcher scheduled with nobody to flush it, so every later delivery on that loop is lost",
+)
+async def test_posted_calls_survive_a_base_exception_raised_by_an_earlier_one(
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    from threadworker._dispatch import AsyncioDispatcher
+
+    dispatcher = AsyncioDispatcher(asyncio.get_running_loop())
+    ran = asyncio.Event()
+
+    def raising() -> None:
+        raise faults.CallbackBaseFault("a callback bug")
+
+    dispatcher.post(raising)
+    dispatcher.post(ran.set)  # queued behind it, in the same batch
+    await asyncio.wait_for(ran.wait(), 2)
+    later = asyncio.Event()
+    dispatcher.post(later.set)  # a later batch
+    await asyncio.wait_for(later.wait(), 2)
+    assert any(isinstance(e.get("exception"), faults.CallbackBaseFault) for e in loop_errors)
+    loop_errors.clear()
