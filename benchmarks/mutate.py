@@ -584,7 +584,16 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--show", metavar="ID", help="show one mutant's change")
     parser.add_argument("--only", metavar="ID", nargs="+", help="run just these mutants")
+    parser.add_argument(
+        "--tests",
+        metavar="FILE",
+        nargs="+",
+        help="run these test files (names in tests/) for every module instead of TESTS",
+    )
     args = parser.parse_args()
+    if args.tests:
+        for module in TESTS:
+            TESTS[module] = args.tests
 
     chosen: list[Mutant] = []
     for module in args.modules:
