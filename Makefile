@@ -157,3 +157,17 @@ $(VENV)/.installed-jupyter: $(STAMP)
 
 test-jupyter: $(VENV)/.installed-jupyter
 	QT_API=$(QT_API) PYTEST_QT_API=$(QT_API) $(PY) -m pytest -m jupyter tests/test_jupyter.py
+# Stress: the state machine's long profile (thousands of examples, several
+# minutes; not part of `make test`). THREADWORKER_MACHINE_ITEMS=7,9 also runs
+# the rules that expose issue #12 items still listed in tests/faults.py.
+.PHONY: stress mutation
+stress: $(STAMP)
+	QT_API=$(QT_API) PYTEST_QT_API=$(QT_API) $(PY) -m pytest tests/test_state_machine.py \
+		--hypothesis-profile=long --timeout=3600
+
+# Mutation testing: plant one bug at a time in the core modules and run their
+# fast tests (benchmarks/mutate.py; ~20-30 minutes on two cores, cached in
+# build/mutation/). MUTATION_ARGS="--per-module 10 --modules _channel" for less.
+MUTATION_ARGS ?= --jobs 2
+mutation: $(STAMP)
+	QT_API=$(QT_API) $(PY) benchmarks/mutate.py $(MUTATION_ARGS)

@@ -170,7 +170,15 @@ def _log(path: str, line: str) -> None:
         log.write(line + "\n")
 
 
-def scripted(script: list[str], log: str) -> Generator[int, Any, None]:
+def _fault(step: str, log: str) -> Any:
+    """A fault step of the state machine (see ``faults.PROCESS_STEPS``)."""
+    _log(log, step)
+    if step == "die":
+        os._exit(3)
+    return threading.Lock() if step == "unpicklable" else NeedsTwoArguments("a", "b")
+
+
+def scripted(script: list[str], log: str) -> Generator[Any, Any, None]:
     """The state machine's generator, logging what it received and raised."""
     for i, step in enumerate(script):
         if step == "yield":
@@ -182,17 +190,21 @@ def scripted(script: list[str], log: str) -> Generator[int, Any, None]:
         elif step == "raise":
             _log(log, "raised")
             raise Planned("planned")
+        elif step in ("die", "unpicklable", "unloadable"):
+            yield _fault(step, log)
         else:
             return
 
 
-def scripted_function(script: list[str], log: str) -> int:
+def scripted_function(script: list[str], log: str) -> Any:
     for step in script:
         if step == "sleep":
             time.sleep(0.001)
         elif step == "raise":
             _log(log, "raised")
             raise Planned("planned")
+        elif step in ("die", "unpicklable", "unloadable"):
+            return _fault(step, log)
     return 1
 
 

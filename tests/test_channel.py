@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 
 import pytest
@@ -133,3 +134,123 @@ def test_items_after_a_keyboard_interrupt_are_delivered_by_the_next_drain() -> N
     channel.put(6)  # and the channel still wakes its home
     home.run_all()
     assert got == [0, 1, 2, 4, 5, 6]
+
+
+class WatchedCondition(threading.Condition):
+    """A condition that says when a producer starts waiting on it."""
+
+    def __init__(self) -> None:
+        super().__init__(threading.Lock())
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
+
+
+def test_an_item_put_between_a_failed_pop_and_the_flag_reset_is_delivered() -> None:
+    # The lost wake-up of issue #12 item 17: the producer still saw the drain
+    # scheduled (so it posted nothing), the drain had already found the
+    # channel empty. The drain's re-check must deliver the item, in the same
+    # drain, and keep later puts from posting a second one.
+    home = ManualHome()
+    got: list[int] = []
+    channel: Channel
+
+    def handle(item: int) -> None:
+        got.append(item)
+        if item == 1:
+            channel.put(2)  # during the drain: no second wake-up
+
+    class LatePut(deque[int]):
+        fired = False
+
+        def popleft(self) -> int:
+            if not self and not LatePut.fired:
+                LatePut.fired = True
+                channel.put(1)  # lands now; the producer saw the flag still set
+                raise IndexError("pop from an empty deque")
+            return super().popleft()
+
+    channel = Channel(home.post, home.post, handle, lambda: False)
+    channel._items = LatePut()
+    channel.put(0)
+    assert home.run_all() == 1
+    assert got == [0, 1, 2]
+    assert home.posted == []
+    channel.put(3)  # the drain finished: the next put wakes the home again
+    assert len(home.posted) == 1
+
+
+def test_a_waiting_producer_is_woken_when_the_drain_stalls_with_room() -> None:
+    # The drain makes room, then stalls (an async iterator is full): the
+    # producer must be let go now, not when the channel empties.
+    home = ManualHome()
+    channel = Channel(home.post, home.post, lambda item: None, lambda: True, capacity=100)
+    channel._cond = cond = WatchedCondition()
+    for i in range(100):
+        channel.put(i)
+    producer = threading.Thread(target=channel.put, args=(100,))
+    producer.start()
+    try:
+        assert cond.waiting.wait(10)  # full: the producer waits
+        home.run_all()  # 64 delivered, then the drain stalls
+        producer.join(10)
+        assert not producer.is_alive(), "the producer was not woken"
+    finally:
+        channel.stop_blocking()
+        producer.join(10)
+
+
+def test_a_drain_unblocked_during_its_check_goes_on() -> None:
+    # blocked() is True at the drain's check, False at the stall's re-check
+    # (the consumer caught up meanwhile): no resume will come, so the drain
+    # must go on by itself.
+    home = ManualHome()
+    got: list[int] = []
+    answers = iter([True, False])
+    channel = Channel(home.post, home.post, got.append, lambda: next(answers, False))
+    for i in range(200):
+        channel.put(i)
+    home.run_all()
+    assert got == list(range(200))
+
+
+def test_resume_reposts_one_drain_per_stall() -> None:
+    home = ManualHome()
+    got: list[int] = []
+    blocked = [True]
+    channel = Channel(home.post, home.post, got.append, lambda: blocked[0])
+    channel.resume()  # not stalled: nothing to do
+    assert home.posted == []
+    for i in range(100):
+        channel.put(i)
+    home.run_all()
+    assert got == list(range(64))
+    blocked[0] = False
+    channel.resume()
+    channel.resume()  # the first one already re-posted the drain
+    assert len(home.posted) == 1
+    home.run_all()
+    assert got == list(range(100))
+    channel.resume()  # drained: nothing stalled any more
+    assert home.posted == []
+
+
+def test_the_default_capacity_blocks_the_producer_at_1024_items() -> None:
+    home = ManualHome()
+    channel = Channel(home.post, home.post, lambda item: None, lambda: False)
+    channel._cond = cond = WatchedCondition()
+
+    def produce() -> None:
+        for i in range(1025):
+            channel.put(i)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    try:
+        assert cond.waiting.wait(10)
+        assert len(channel._items) == 1024
+    finally:
+        channel.stop_blocking()
+        producer.join(10)

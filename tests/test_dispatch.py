@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
+from typing import Any
 
 import pytest
 
-from threadworker._dispatch import AsyncioDispatcher
+from threadworker._dispatch import AsyncioDispatcher, Dispatcher, report_exception
 
 WAIT = 10
 
@@ -88,3 +90,129 @@ def test_calls_after_a_keyboard_interrupt_still_run() -> None:
         assert ran == ["before", "queued behind it", "posted later"]
     finally:
         loop.close()
+
+
+class ManualDispatcher(Dispatcher):
+    """A dispatcher whose home we run by hand: wake-ups are only counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wakes = 0
+        self.reported: list[tuple[BaseException, str]] = []
+
+    def _wake(self) -> None:
+        self.wakes += 1
+
+    def report_exception(self, exc: BaseException, message: str, context: dict[str, Any]) -> None:
+        self.reported.append((exc, message))
+
+    def is_alive(self) -> bool:
+        return True
+
+
+def test_one_wake_up_per_batch() -> None:
+    dispatcher = ManualDispatcher()
+    ran: list[int] = []
+    for i in range(3):
+        dispatcher.post(ran.append, i)
+    assert dispatcher.wakes == 1
+    dispatcher.flush()
+    assert ran == [0, 1, 2]
+    dispatcher.post(ran.append, 3)  # a new batch: a new wake-up
+    assert dispatcher.wakes == 2
+
+
+def test_a_call_posted_during_a_flush_gets_a_wake_up_of_its_own() -> None:
+    # The flush's re-check (issue #12 item 17): a call posted while the flag
+    # was still set woke nobody; the flush must wake the home for it, once.
+    dispatcher = ManualDispatcher()
+    ran: list[str] = []
+
+    def first() -> None:
+        ran.append("first")
+        dispatcher.post(ran.append, "second")  # the flag is set: no wake-up here
+
+    dispatcher.post(first)
+    dispatcher.flush()
+    assert ran == ["first"]  # the new call waits for the next wake-up...
+    assert dispatcher.wakes == 2  # ...which the flush asked for
+    dispatcher.post(ran.append, "third")  # already scheduled: no extra wake-up
+    assert dispatcher.wakes == 2
+    dispatcher.flush()
+    assert ran == ["first", "second", "third"]
+
+
+def test_a_raising_call_is_reported_and_the_rest_still_run() -> None:
+    dispatcher = ManualDispatcher()
+    ran: list[int] = []
+    error = KeyError("posted bug")
+
+    def raising() -> None:
+        raise error
+
+    dispatcher.post(raising)
+    dispatcher.post(ran.append, 1)
+    dispatcher.flush()
+    assert ran == [1]
+    assert [exc for exc, _ in dispatcher.reported] == [error]
+    assert "raising" in dispatcher.reported[0][1]
+
+
+def test_post_yielding_runs_after_timers_already_due() -> None:
+    # asyncio's own ordering (qasync orders Qt timers its own way).
+    loop = asyncio.new_event_loop()
+    try:
+        dispatcher = AsyncioDispatcher(loop)
+        order: list[str] = []
+        done = loop.create_future()
+        loop.call_later(0, order.append, "due timer")
+
+        def yielding() -> None:
+            order.append("yielding")
+            done.set_result(None)
+
+        dispatcher.post_yielding(yielding)
+        loop.call_soon(order.append, "queued callback")
+        loop.run_until_complete(asyncio.wait_for(done, WAIT))
+        assert order == ["queued callback", "due timer", "yielding"]
+    finally:
+        loop.close()
+
+
+async def test_a_live_dispatcher_says_so_until_closed() -> None:
+    dispatcher = AsyncioDispatcher(asyncio.get_running_loop())
+    assert dispatcher.is_alive()
+    dispatcher.close()
+    assert not dispatcher.is_alive()
+
+
+def test_is_alive_is_false_once_the_loop_closed() -> None:
+    loop = asyncio.new_event_loop()
+    dispatcher = AsyncioDispatcher(loop)
+    assert dispatcher.is_alive()
+    loop.close()
+    assert not dispatcher.is_alive()
+    dispatcher.post(print, "dropped")  # waking a closed loop marks it closed
+    assert dispatcher._closed
+
+
+async def test_report_exception_goes_to_the_running_loop(
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    error = ValueError("from work()")
+    report_exception(error, "it failed", {"worker": "w"})
+    assert [(e["message"], e["exception"], e["worker"]) for e in loop_errors] == [
+        ("it failed", error, "w")
+    ]
+    loop_errors.clear()
+
+
+def test_report_exception_without_a_loop_uses_the_excepthook(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hooked: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, exc, tb: hooked.append(exc))
+    error = ValueError("no loop")
+    report_exception(error, "it failed", {})
+    assert hooked == [error]
+    assert "it failed" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Generator
 from typing import Any
@@ -13,6 +14,7 @@ from threadworker import (
     GeneratorWorker,
     WorkerAborted,
     WorkerFinishedError,
+    create_worker,
     thread_worker,
 )
 from threadworker._signal import ITERATOR_HIGH_WATER
@@ -461,3 +463,26 @@ async def test_a_generator_that_gets_no_thread_ends_errored(
     assert "can't start new thread" in str(info.value.__cause__)
     assert events == ["errored", "finished"]
     assert not worker.is_running
+
+
+async def test_quit_cancels_a_generator_queued_in_a_thread_executor() -> None:
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        gate = threading.Event()
+        executor.submit(gate.wait, WAIT)  # the only thread is busy
+        ran: list[str] = []
+
+        def gen() -> Generator[int, None, None]:
+            ran.append("ran")
+            yield 1
+
+        worker = create_worker(gen, _executor=executor)
+        events: list[str] = []
+        for name in ("started", "aborted", "finished"):
+            getattr(worker, name).connect(lambda *_, n=name: events.append(n))
+        worker.start()
+        worker.quit()
+        assert worker._thread_done.is_set()  # it will never run
+        await asyncio.wait_for(worker.finished, WAIT)
+        gate.set()
+    assert ran == []
+    assert events == ["started", "aborted", "finished"]

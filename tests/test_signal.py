@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from threadworker import FunctionWorker, Signal, SignalInstance
+from threadworker._signal import ITERATOR_HIGH_WATER
 
 WAIT = 10
 
@@ -214,3 +216,118 @@ def test_builtin_callbacks_without_signature_get_all_arguments(
     owner.changed.connect(print)
     owner.changed.emit(3)
     assert capsys.readouterr().out == "3\n"
+
+
+def test_calling_a_signal_emits_it_dropping_extra_arguments() -> None:
+    owner = Owner()
+    seen: list[int] = []
+    owner.changed.connect(seen.append)
+    owner.changed(5, True)  # PyQt passes ``checked`` to clicked slots
+    assert seen == [5]
+
+
+def test_the_value_path_calls_weak_and_strong_callbacks_and_reports_errors() -> None:
+    # _emit_value: what a generator worker uses for every yielded value.
+    owner = Owner()
+    receiver = Receiver()
+    seen: list[int] = []
+
+    def bad(_: int) -> None:
+        raise RuntimeError("value boom")
+
+    owner.changed.connect(receiver.on_changed)  # held weakly
+    owner.changed.connect(bad)
+    owner.changed.connect(seen.append)
+    owner.changed.connect(lambda: seen.append(-1))  # takes no argument
+    owner.changed._emit_value(4)
+    assert receiver.got == [4]
+    assert seen == [4, -1]
+    assert [str(e) for e in owner.reported] == ["value boom"]
+
+
+def test_dead_receivers_are_dropped_on_either_path() -> None:
+    owner = Owner()
+    for emit in (owner.changed.emit, owner.changed._emit_value):
+        receiver = Receiver()
+        owner.changed.connect(receiver.on_changed)
+        del receiver
+        gc.collect()
+        emit(1)
+        assert owner.changed._slots == []
+
+
+def test_a_method_of_an_extension_object_is_held_weakly() -> None:
+    owner = Owner()
+    values: deque[int] = deque()
+    owner.changed.connect(values.append)
+    owner.changed.emit(1)
+    assert list(values) == [1]
+    assert owner.changed.has_receivers()
+    del values
+    gc.collect()
+    assert not owner.changed.has_receivers()
+
+
+def test_chaining_into_a_qt_like_signal_emits_it() -> None:
+    class QtLikeSignal:
+        """Like a PyQt bound signal: callable, but calling it raises."""
+
+        def __init__(self) -> None:
+            self.emitted: list[tuple[Any, ...]] = []
+
+        def emit(self, *args: Any) -> None:
+            self.emitted.append(args)
+
+        def connect(self, slot: Any) -> None:
+            pass
+
+        def __call__(self, *args: Any) -> None:
+            raise TypeError("native signals are not callable")
+
+    owner = Owner()
+    target = QtLikeSignal()
+    owner.changed.connect(target)
+    owner.changed.emit(9)
+    assert target.emitted == [(9,)]
+    owner.changed.disconnect(target)
+    assert not owner.changed.has_receivers()
+
+
+async def test_a_fired_one_shot_signal_ends_its_iterators() -> None:
+    owner = Owner()
+    seen: list[None] = []
+
+    async def collect() -> None:
+        async for value in owner.done:
+            seen.append(value)
+
+    task = asyncio.ensure_future(collect())
+    await asyncio.sleep(0)
+    owner.done.emit()
+    owner.done._close(None)  # fired and latched: nothing more will come
+    await asyncio.wait_for(task, WAIT)
+    assert seen == [None]
+
+
+async def test_a_full_iterator_congests_until_read_down_to_half() -> None:
+    owner = Owner()
+    spaced: list[str] = []
+    owner.changed._on_space = lambda: spaced.append("space")
+    iterator = aiter(owner.changed)
+    assert not congested(owner.changed)
+    for i in range(ITERATOR_HIGH_WATER):
+        owner.changed.emit(i)
+    assert congested(owner.changed)
+    for _ in range(ITERATOR_HIGH_WATER // 2):
+        await anext(iterator)
+    assert spaced == ["space"]  # half read: delivery may go on
+    assert not congested(owner.changed)
+    del iterator  # abandoned: delivery must not wait for it
+    gc.collect()
+    assert spaced == ["space", "space"]
+    assert not congested(owner.changed)
+
+
+def congested(signal: SignalInstance[Any]) -> bool:
+    """Read the property through a call: mypy would narrow it otherwise."""
+    return signal._congested

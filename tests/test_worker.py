@@ -570,3 +570,42 @@ class _GeneratorCall:
 def test_a_function_worker_refuses_what_surely_makes_a_generator(func: Any) -> None:
     with pytest.raises(TypeError, match="use GeneratorWorker"):
         FunctionWorker(func)
+
+
+def test_work_runs_once() -> None:
+    worker = FunctionWorker(lambda: 1)
+    assert worker.work() == 1
+    with pytest.raises(RuntimeError, match="already started"):
+        worker.work()
+
+
+async def test_a_raising_callback_under_work_is_reported_to_the_running_loop(
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    # work() has no home: a callback's exception goes to the running loop.
+    worker = FunctionWorker(lambda: 1)
+    error = KeyError("callback bug")
+
+    def raising(_: int) -> None:
+        raise error
+
+    worker.returned.connect(raising)
+    assert worker.work() == 1
+    assert [(e["exception"], e["worker"]) for e in loop_errors] == [(error, worker)]
+    loop_errors.clear()
+
+
+async def test_a_cancelled_queued_function_releases_its_thread_flag() -> None:
+    from threadworker import configure
+
+    configure(max_threads=1)
+    gate = threading.Event()
+    blocker = FunctionWorker(gate.wait, WAIT)
+    queued = FunctionWorker(lambda: None)
+    blocker.start()
+    queued.start()
+    queued.quit()
+    assert queued._thread_done.is_set()  # it will never run: nothing to wait for
+    gate.set()
+    await asyncio.wait_for(blocker.finished, WAIT)
+    await asyncio.wait_for(queued.finished, WAIT)
