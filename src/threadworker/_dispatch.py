@@ -65,20 +65,29 @@ class Dispatcher(ABC):
 
         Calls posted while these run wait for the next wake-up, so a call
         that re-posts itself lets the home's timers and input run in between.
+
+        Raises
+        ------
+        BaseException
+            A ``KeyboardInterrupt`` or ``SystemExit`` raised by a call
+            propagates, as it would from any callback; the calls after it
+            stay queued and run at the next wake-up (one is requested here).
         """
         pending = self._pending
-        for _ in range(len(pending)):
-            fn, args = pending.popleft()
-            try:
-                fn(*args)
-            except Exception as exc:  # posted calls report their own; never into Qt
-                self.report_exception(exc, f"Exception in {fn!r}", {})
-        self._scheduled = False
-        # Re-checked after clearing the flag: a call posted by a thread that
-        # still saw it set would otherwise wait for an unrelated wake-up.
-        if pending and not self._scheduled:
-            self._scheduled = True
-            self._wake()
+        try:
+            for _ in range(len(pending)):
+                fn, args = pending.popleft()
+                try:
+                    fn(*args)
+                except Exception as exc:  # posted calls report their own; never into Qt
+                    self.report_exception(exc, f"Exception in {fn!r}", {})
+        finally:
+            self._scheduled = False
+            # Re-checked after clearing the flag: a call posted by a thread that
+            # still saw it set would otherwise wait for an unrelated wake-up.
+            if pending and not self._scheduled:
+                self._scheduled = True
+                self._wake()
 
     def has_pending(self) -> bool:
         """Whether posted calls are waiting to run."""

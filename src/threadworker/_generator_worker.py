@@ -40,7 +40,14 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
     effect when called and return an awaitable confirming them.
 
     Delivery is in order and lossless: when the home thread falls behind, the
-    generator blocks at its next ``yield`` until there is room.
+    generator blocks at its next ``yield`` until there is room. Room is
+    counted in values and in bytes (``configure(max_bytes_in_flight=...)``).
+
+    An ``async for`` that stops reading holds the generator back the same
+    way, but never the outcome: once the generator has ended, or while a
+    coroutine awaits the worker's outcome (``await worker``,
+    ``await worker.finished`` ...), an unread iterator no longer stops
+    delivery; its values wait in it (unbounded then), in order.
 
     Raises
     ------
@@ -172,9 +179,9 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             self._job.quit(self._scope.terminate_after)
         elif self._future is not None and self._future.cancel():
             # Queued behind a thread executor's other work: it never runs.
-            self._thread_done.set()
             assert self._channel is not None
             self._channel.put(Event("aborted"))
+            self._producer_done()
         if self._channel is not None:
             self._channel.stop_blocking()
             self._channel.resume()  # delivery must go on to reach ``aborted``
@@ -184,12 +191,17 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         assert self._dispatcher is not None
         # Values arrive through the channel, so ``started`` is queued first.
         self._dispatcher.post(self._ensure_started)
+        assert self._scope is not None
+        budget = self._scope.max_bytes_in_flight
         self._channel = Channel(
             self._dispatcher.post,
             self._dispatcher.post_yielding,
             self._handle,
             self._delivery_blocked,
+            max_bytes=budget,
         )
+        if self._yielded_signal is not None:
+            self._yielded_signal._byte_budget = budget
         placement = self._placement
         if placement.kind == "process":
             self._launch_in_process()
@@ -234,14 +246,14 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
                     item = Event("errored", rebuild_error(item.payload))
                 if kind in OUTCOMES:
                     put(item)
-                    self._thread_done.set()
+                    self._producer_done()
                     continue
             put(item)
 
     def _on_process_lost(self, exitcode: int | None) -> None:
         assert self._channel is not None
         self._channel.put(Event(*self._process_died(exitcode)))
-        self._thread_done.set()
+        self._producer_done()
 
     def _work_here(self, context: contextvars.Context) -> None:
         self._run(context, self._handle)
@@ -254,7 +266,13 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         except BaseException as exc:  # pragma: no cover - a bug here must not hang
             put(Event("errored", exc))
         finally:
-            self._thread_done.set()
+            self._producer_done()
+
+    def _producer_done(self) -> None:
+        """The outcome is in the channel: nothing may hold it back now (any thread)."""
+        self._thread_done.set()
+        if self._channel is not None:
+            self._channel.resume()
 
     def _deliver_warning(self, args: WarningArgs) -> None:
         channel = self._channel
@@ -268,9 +286,22 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
 
     # -- home side ---------------------------------------------------------------------------
     def _delivery_blocked(self) -> bool:
-        """Whether an async iterator is full (never once quit is requested)."""
+        """Whether an async iterator is full and may hold delivery back.
+
+        It may not once quit was requested, once the generator has ended
+        (its outcome is queued), or while a coroutine awaits the outcome.
+        """
         signal = self._yielded_signal
-        return signal is not None and signal._congested and not self._abort_requested
+        if signal is None or self._abort_requested or self._thread_done.is_set():
+            return False
+        return signal._congested and not self._outcome_awaited()
+
+    def _outcome_awaited(self) -> bool:
+        for name in _OUTCOME_SIGNALS:
+            signal = self.__dict__.get(name)
+            if signal is not None and signal._latch is not None and signal._latch.has_waiters():
+                return True
+        return False
 
     def _handle(self, item: Any) -> None:
         """Deliver one channel item (home thread)."""
@@ -307,6 +338,11 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         if signal.name == "yielded":
             self._yielded_signal = signal
             signal._on_space = self._resume_delivery
+            if self._scope is not None:
+                signal._byte_budget = self._scope.max_bytes_in_flight
+        elif signal.name in _OUTCOME_SIGNALS:
+            # Awaiting the outcome lifts an unread iterator's hold (see the class).
+            signal._on_wait = self._resume_delivery
 
     def _errors_handled(self) -> bool:
         return bool(self._iterating) or super()._errors_handled()
@@ -337,6 +373,9 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         if self._state == "created":
             self.start()
         return iterator
+
+
+_OUTCOME_SIGNALS = ("returned", "errored", "aborted", "finished")
 
 
 class _WorkerIterator(_SignalIterator[Y]):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar, cast
 
 __all__ = ["DoneFlag", "Latch"]
@@ -67,7 +67,8 @@ class Latch(Generic[T]):
             raise asyncio.InvalidStateError("the result is not ready yet")
         return cast(T, self._result)
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def __await__(self, on_wait: Callable[[], None] | None = None) -> Generator[Any, None, T]:
+        """Wait for the outcome; *on_wait* is called once the caller is listed as waiting."""
         if not self.done():
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             with self._lock:
@@ -75,6 +76,8 @@ class Latch(Generic[T]):
                 if pending:
                     self._waiters.append(fut)
             if pending:
+                if on_wait is not None:
+                    on_wait()
                 try:
                     yield from fut
                 finally:

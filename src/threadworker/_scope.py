@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._current import current_worker_var
 from ._dispatch import AsyncioDispatcher, Dispatcher
 from ._pool import ThreadPool
+from ._sizes import DEFAULT_MAX_BYTES_IN_FLIGHT
 
 if TYPE_CHECKING:
     from ._process_pool import ProcessPool
@@ -59,6 +60,7 @@ class WorkerScope:
         self.shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT
         self.max_processes = default_max_threads()
         self.terminate_after = DEFAULT_TERMINATE_AFTER
+        self.max_bytes_in_flight = DEFAULT_MAX_BYTES_IN_FLIGHT
         self.closed = False
         self._pool: ThreadPool | None = None
         self._process_pool: ProcessPool | None = None
@@ -306,6 +308,7 @@ def configure(
     shutdown_timeout: float | None = None,
     max_processes: int | None = None,
     terminate_after: float | None = None,
+    max_bytes_in_flight: int | None = None,
 ) -> None:
     """Configure the workers of the calling context's loop or application.
 
@@ -328,11 +331,22 @@ def configure(
         Seconds a process worker asked to quit gets to stop by itself (a
         generator at its next ``yield``, a function by returning) before its
         process is killed (default 1). It then ends ``aborted``.
+    max_bytes_in_flight : int, optional
+        How many bytes of yielded values may wait between a generator worker
+        (thread or process) and the home, and in each ``async for`` over it,
+        before the generator blocks at its next ``yield`` (default 32 MiB).
+        Sizes are read cheaply: ``len()`` of ``bytes``/``bytearray``/``str``,
+        ``.nbytes`` of arrays and memoryviews; other values count as a small
+        constant (and the count of values is bounded too). One value larger
+        than the budget still passes, alone. Takes effect for workers started
+        afterwards.
 
     Raises
     ------
     ValueError
         If a value is out of range.
+    TypeError
+        If ``max_bytes_in_flight`` is not an integer.
     RuntimeError
         If there is no running loop or QApplication to configure.
     """
@@ -349,6 +363,12 @@ def configure(
         scope.terminate_after = _at_least("terminate_after", terminate_after, 0)
     if shutdown_timeout is not None:
         scope.shutdown_timeout = _at_least("shutdown_timeout", shutdown_timeout, 0)
+    if max_bytes_in_flight is not None:
+        if isinstance(max_bytes_in_flight, bool) or not isinstance(max_bytes_in_flight, int):
+            raise TypeError(
+                f"max_bytes_in_flight must be an int (bytes), not {max_bytes_in_flight!r}"
+            )
+        scope.max_bytes_in_flight = _at_least("max_bytes_in_flight", max_bytes_in_flight, 1)
 
 
 N = TypeVar("N", int, float)

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar, overload
 
 from ._latch import Latch
+from ._sizes import DEFAULT_MAX_BYTES_IN_FLIGHT, payload_size
 
 if TYPE_CHECKING:
     from typing import Self
@@ -42,8 +43,10 @@ class SignalLike(Protocol):
 
 CallbackT = TypeVar("CallbackT", bound="Callable[..., Any] | SignalLike")
 
-#: An async iterator of a signal holding this many unread values stops the
-#: worker's delivery (and so, through its bounded channel, the generator).
+#: An async iterator of a signal holding this many unread values (or unread
+#: bytes past its signal's byte budget) stops the worker's delivery, and so,
+#: through its bounded channel, the generator. Delivery resumes when the
+#: reader has taken it down to half of both.
 ITERATOR_HIGH_WATER = 256
 
 
@@ -121,7 +124,9 @@ class SignalInstance(Generic[T]):
         "_closed",
         "_iterators",
         "_latch",
+        "_byte_budget",
         "_on_space",
+        "_on_wait",
         "_owner_ref",
         "_signal",
         "_slots",
@@ -139,6 +144,9 @@ class SignalInstance(Generic[T]):
         self._iterators: list[weakref.ref[_SignalIterator[T]]] = []
         self._closed: BaseException | None = None
         self._on_space: Callable[[], None] | None = None
+        # Called (from the awaiting thread) when a coroutine starts to wait.
+        self._on_wait: Callable[[], None] | None = None
+        self._byte_budget = DEFAULT_MAX_BYTES_IN_FLIGHT
 
     @property
     def signal(self) -> str:
@@ -237,12 +245,15 @@ class SignalInstance(Generic[T]):
         if self._closed is not None:
             return
         dead = False
+        interrupt: BaseException | None = None
         for slot in self._slots:
             try:
                 if not slot.call(args):
                     dead = True
             except Exception as exc:
                 self._report(exc, f"Exception in callback {slot!r} of {self.signal}")
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: after the rest
+                interrupt = interrupt or exc
         if dead:
             self._slots = [slot for slot in self._slots if slot.alive()]
         payload: Any = args[0] if args else None
@@ -256,6 +267,10 @@ class SignalInstance(Generic[T]):
             iterator = ref()
             if iterator is not None:
                 iterator._push(payload)
+        if interrupt is not None:
+            # Every receiver got this emission; now it propagates as from
+            # any callback (see Dispatcher.flush: later deliveries survive).
+            raise interrupt
 
     def _emit_value(self, value: Any) -> None:
         """Deliver a one-argument emission: :meth:`_emit_here` minus the tuple.
@@ -265,25 +280,32 @@ class SignalInstance(Generic[T]):
         if self._closed is not None:
             return
         dead = False
+        interrupt: BaseException | None = None
         for slot in self._slots:
             try:
                 if not slot.call_one(value):
                     dead = True
             except Exception as exc:
                 self._report(exc, f"Exception in callback {slot!r} of {self.signal}")
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: after the rest
+                interrupt = interrupt or exc
         if dead:
             self._slots = [slot for slot in self._slots if slot.alive()]
         if self._waiters:
             waiters, self._waiters = self._waiters, []
             for latch in waiters:
                 latch.set_result(value)
-        for ref in self._iterators:
-            iterator = ref()
-            if iterator is not None:
-                iterator._buffer.append(value)  # _push, inlined: once per value
-                wakeup = iterator._wakeup
-                if wakeup is not None and not wakeup.done():
-                    wakeup.set_result(None)
+        if self._iterators:
+            size = payload_size(value)
+            for ref in self._iterators:
+                iterator = ref()
+                if iterator is not None:
+                    iterator._bytes_pushed += size
+                    iterator._buffer.append(value)  # _push, inlined: once per value
+                    if iterator._wakeup is not None:
+                        iterator._wake()
+        if interrupt is not None:
+            raise interrupt
 
     def _report(self, exc: BaseException, message: str) -> None:
         owner = self._owner_ref()
@@ -294,10 +316,19 @@ class SignalInstance(Generic[T]):
 
     @property
     def _congested(self) -> bool:
-        """Whether an async iterator has too many unread values."""
+        """Whether an async iterator has too many unread values or bytes (home thread).
+
+        A congested iterator is marked, so that its reader calls ``_on_space``
+        once it has read its way down to half.
+        """
+        budget = self._byte_budget
         for ref in self._iterators:
             iterator = ref()
-            if iterator is not None and len(iterator._buffer) >= ITERATOR_HIGH_WATER:
+            if iterator is not None and (
+                len(iterator._buffer) >= ITERATOR_HIGH_WATER
+                or iterator._bytes_pushed - iterator._bytes_read >= budget
+            ):
+                iterator._holding = True
                 return True
         return False
 
@@ -336,12 +367,12 @@ class SignalInstance(Generic[T]):
             If the owner finished and this signal can no longer be emitted.
         """
         if self._latch is not None:
-            return (yield from self._latch.__await__())
+            return (yield from self._latch.__await__(self._on_wait))
         if self._closed is not None:
             raise self._closed
         latch: Latch[T] = Latch()
         self._waiters.append(latch)
-        return (yield from latch.__await__())
+        return (yield from latch.__await__(self._on_wait))
 
     def _forget_iterator(self, dead: weakref.ref[_SignalIterator[T]]) -> None:
         self._iterators = [ref for ref in self._iterators if ref is not dead]
@@ -365,17 +396,35 @@ _SignalIteratorT = TypeVar("_SignalIteratorT", bound="_SignalIterator[Any]")
 
 
 class _SignalIterator(AsyncIterator[T]):
-    """Buffers one subscriber's emissions; ends when the signal closes."""
+    """Buffers one subscriber's emissions; ends when the signal closes.
 
-    __slots__ = ("__weakref__", "_buffer", "_signal_ref", "_wakeup")
+    Values are pushed on the owner's home thread; the reader may run on any
+    loop, in any thread, and is woken on its own loop.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_buffer",
+        "_bytes_pushed",
+        "_bytes_read",
+        "_holding",
+        "_signal_ref",
+        "_wakeup",
+    )
 
     def __init__(self, signal: SignalInstance[T]) -> None:
         self._buffer: deque[Any] = deque()
         self._wakeup: asyncio.Future[None] | None = None
         # Weak, so an iterator abandoned by ``break`` is collected and dropped.
         self._signal_ref = weakref.ref(signal)
+        # Bytes of the values pushed (home thread) and read (reader): one
+        # writer each, so no lock; the difference is what waits here.
+        self._bytes_pushed = 0
+        self._bytes_read = 0
+        self._holding = False  # delivery was stopped for this iterator
 
     def _push(self, value: object) -> None:
+        self._bytes_pushed += payload_size(value)
         self._buffer.append(value)
         self._wake()
 
@@ -384,27 +433,54 @@ class _SignalIterator(AsyncIterator[T]):
         self._wake()
 
     def _wake(self) -> None:
+        """Wake the reader, on its own loop (called after appending)."""
         waiter = self._wakeup
-        if waiter is not None and not waiter.done():
+        if waiter is None or waiter.done():
+            return
+        loop = waiter.get_loop()
+        if asyncio._get_running_loop() is loop:
             waiter.set_result(None)
+            return
+        try:
+            loop.call_soon_threadsafe(_wake_future, waiter)
+        except RuntimeError:  # the reader's loop closed: nobody to wake
+            pass
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> T:
-        while not self._buffer:
-            self._wakeup = asyncio.get_running_loop().create_future()
+        buffer = self._buffer
+        while not buffer:
+            wakeup = asyncio.get_running_loop().create_future()
+            self._wakeup = wakeup
+            # Re-checked after publishing the future: a value pushed (in the
+            # home thread) before it saw the future would otherwise wait
+            # for the next one.
+            if buffer:
+                self._wakeup = None
+                break
             try:
-                await self._wakeup
+                await wakeup
             finally:
                 self._wakeup = None
-        value = self._buffer.popleft()
+        value = buffer.popleft()
         if value is _END:
-            self._buffer.appendleft(_END)
+            buffer.appendleft(_END)
             self._ended()
-        if len(self._buffer) == ITERATOR_HIGH_WATER // 2:
+        self._bytes_read += payload_size(value)
+        if self._holding and self._below_low_water():
+            self._holding = False
             self._make_space()
         return value  # type: ignore[no-any-return]
+
+    def _below_low_water(self) -> bool:
+        signal = self._signal_ref()
+        budget = DEFAULT_MAX_BYTES_IN_FLIGHT if signal is None else signal._byte_budget
+        return (
+            len(self._buffer) <= ITERATOR_HIGH_WATER // 2
+            and self._bytes_pushed - self._bytes_read <= budget // 2
+        )
 
     def _ended(self) -> NoReturn:
         """Finish the iteration (subclasses may raise something else)."""
@@ -418,6 +494,11 @@ class _SignalIterator(AsyncIterator[T]):
     def __del__(self) -> None:
         # Abandoned (``break``), maybe while delivery waited for room in it.
         self._make_space()
+
+
+def _wake_future(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class _Slot:
