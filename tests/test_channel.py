@@ -160,17 +160,16 @@ def test_a_stall_racing_a_resume_does_not_stop_delivery() -> None:
     # the resume finds nothing stalled yet; the stall's re-check must see it.
     home = ManualHome()
     got: list[int] = []
-    state = {"blocked": True, "calls": 0}
+    calls = [0]
     channel: Channel
 
     def blocked() -> bool:
-        state["calls"] += 1
-        if state["calls"] == 1:
+        calls[0] += 1
+        if calls[0] == 1:
             # First check says blocked; room is made before the stall is recorded.
-            state["blocked"] = False
             channel.resume()
             return True
-        return state["blocked"]
+        return False
 
     channel = Channel(home.post, home.post, got.append, blocked)
     for i in range(200):
@@ -265,8 +264,9 @@ def test_large_values_are_bounded_by_bytes_against_a_stalled_home() -> None:
 def test_one_value_larger_than_the_budget_still_passes() -> None:
     home = ManualHome()
     got: list[int] = []
-    channel = Channel(home.post, home.post, lambda item: got.append(len(item)), lambda: False,
-                      max_bytes=1000)
+    channel = Channel(
+        home.post, home.post, lambda item: got.append(len(item)), lambda: False, max_bytes=1000
+    )
     channel.put(bytes(5000))  # an empty channel always takes one
     home.run_all()
     channel.put(bytes(5000))

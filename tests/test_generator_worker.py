@@ -356,3 +356,128 @@ async def test_generator_started_connected_after_start_comes_first() -> None:
     assert [e for e in events if isinstance(e, tuple) and e[0] == "yielded"] == [
         ("yielded", i) for i in range(3)
     ]
+
+
+def _in_another_loop(coro_fn: Any) -> tuple[threading.Thread, list[Any]]:
+    """Run ``coro_fn()`` on a debug-mode loop in a thread of its own."""
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(asyncio.run(coro_fn(), debug=True))
+        except BaseException as exc:  # handed to the test
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+async def test_async_for_and_await_from_a_loop_in_another_thread_are_woken() -> None:
+    # The home pushes values into an iterator whose reader sits on another
+    # loop: that loop must be woken through its own call_soon_threadsafe
+    # (debug mode raises "Non-thread-safe operation" otherwise; without
+    # debug the values wait until something else wakes that loop).
+    took = threading.Event()  # the reader took the last value: it waits for the next
+
+    def in_step() -> Generator[int, None, str]:
+        for i in range(50):
+            took.wait(WAIT)
+            took.clear()
+            yield i
+        return "done"
+
+    worker = GeneratorWorker(in_step)
+    worker.start()
+
+    async def consume() -> tuple[list[int], str]:
+        async def read() -> tuple[list[int], str]:
+            values = []
+            iterator = worker.__aiter__()
+            took.set()
+            async for value in iterator:
+                values.append(value)
+                took.set()
+            return values, await worker
+
+        return await asyncio.wait_for(read(), WAIT)
+
+    thread, out = _in_another_loop(consume)
+    await asyncio.wait_for(worker.finished, WAIT)
+    await asyncio.to_thread(thread.join, WAIT)
+    assert out == [(list(range(50)), "done")]
+
+
+async def test_an_unread_iterator_never_holds_back_the_outcome() -> None:
+    # The rule: an idle ``async for`` holds the generator back, not the
+    # outcome: awaiting the worker lifts its hold; its values wait in it.
+    worker = GeneratorWorker(count, 5 * (1024 + ITERATOR_HIGH_WATER))
+    iterator = worker.__aiter__()  # referenced, read once, then left alone
+    assert await asyncio.wait_for(iterator.__anext__(), WAIT) == 0
+    assert await asyncio.wait_for(worker, WAIT) == f"counted {5 * (1024 + ITERATOR_HIGH_WATER)}"
+    rest = [v async for v in iterator]  # every value is still there, in order
+    assert rest == list(range(1, 5 * (1024 + ITERATOR_HIGH_WATER)))
+
+
+async def test_an_unread_iterator_lets_the_outcome_through_once_the_generator_ended() -> None:
+    # Nobody awaits the outcome; the generator ends while an idle iterator is
+    # over its high-water mark: ``returned`` and ``finished`` still come.
+    n = ITERATOR_HIGH_WATER + 500  # fits the channel: the generator can end
+    stalled = threading.Event()
+
+    def count_then_wait_for_the_stall() -> Generator[int, None, str]:
+        yield from range(n)
+        stalled.wait(WAIT)  # end only once delivery has stopped for the iterator
+        return "ended"
+
+    worker = GeneratorWorker(count_then_wait_for_the_stall)
+    finished = asyncio.Event()  # not the worker's own awaitable: no lift from awaiting
+    worker.finished.connect(finished.set)
+    iterator = worker.__aiter__()
+    channel = worker._channel
+    assert channel is not None
+    real_stall = channel._stall
+
+    def stall_and_tell() -> bool:
+        stopped = real_stall()
+        if stopped:
+            stalled.set()
+        return stopped
+
+    channel._stall = stall_and_tell  # type: ignore[method-assign]
+    assert await asyncio.wait_for(iterator.__anext__(), WAIT) == 0
+    await asyncio.wait_for(finished.wait(), WAIT)
+    assert stalled.is_set()
+    assert [v async for v in iterator] == list(range(1, n))
+
+
+async def test_large_values_are_bounded_by_bytes_in_flight() -> None:
+    from threadworker import configure
+
+    configure(max_bytes_in_flight=4 * 2**20)
+    chunk = 2**20
+    gate = threading.Event()
+
+    def big() -> Generator[bytes, None, None]:
+        for _ in range(64):
+            yield bytes(chunk)
+
+    worker = GeneratorWorker(big)
+    worker.yielded.connect(lambda v: gate.wait(WAIT))  # the home stalls on the first
+    in_flight: list[int] = []
+    worker.start()
+    channel = worker._channel
+    assert channel is not None
+
+    def watch() -> None:
+        # The generator fills the budget and blocks; measure it there.
+        for _ in range(10_000):
+            if channel._producer_waiting:
+                break
+            threading.Event().wait(0.001)
+        in_flight.append(channel.bytes_in_flight())
+        gate.set()
+
+    await asyncio.to_thread(watch)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert 0 < in_flight[0] <= 4 * 2**20 + chunk + 64 * 8

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -210,3 +212,34 @@ def test_builtin_callbacks_without_signature_get_all_arguments(
     owner.changed.connect(print)
     owner.changed.emit(3)
     assert capsys.readouterr().out == "3\n"
+
+
+class _PushBeforeWaiting(deque[Any]):
+    """A buffer that is found empty just as a value arrives from another thread."""
+
+    def __init__(self, arrive: Callable[[], None]) -> None:
+        super().__init__()
+        self.arrive: Callable[[], None] | None = arrive
+
+    def __len__(self) -> int:
+        size = super().__len__()
+        if size == 0 and self.arrive is not None:
+            act, self.arrive = self.arrive, None
+            act()  # the value lands now; the reader acts on what it read before
+        return size
+
+
+async def test_a_value_pushed_as_the_reader_starts_waiting_wakes_it() -> None:
+    # The reader saw an empty buffer; the value arrives before it publishes
+    # its wake-up future, so the pusher wakes nobody. Only the reader's
+    # re-check after publishing finds the value.
+    owner = Owner()
+    iterator = owner.changed.__aiter__()
+
+    def emit_from_another_thread() -> None:
+        pusher = threading.Thread(target=owner.changed.emit, args=(7,))
+        pusher.start()
+        pusher.join(WAIT)
+
+    iterator._buffer = _PushBeforeWaiting(emit_from_another_thread)  # type: ignore[attr-defined]
+    assert await asyncio.wait_for(iterator.__anext__(), WAIT) == 7

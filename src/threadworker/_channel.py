@@ -118,9 +118,7 @@ class Channel:
 
     def _full(self) -> bool:
         count = len(self._items)
-        return count >= self._capacity or (
-            count > 0 and self.bytes_in_flight() >= self.max_bytes
-        )
+        return count >= self._capacity or (count > 0 and self.bytes_in_flight() >= self.max_bytes)
 
     def bytes_in_flight(self) -> int:
         """The bytes put and not yet handed to ``handle`` (an estimate, any thread)."""

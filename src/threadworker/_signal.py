@@ -121,10 +121,10 @@ class SignalInstance(Generic[T]):
 
     __slots__ = (
         "__weakref__",
+        "_byte_budget",
         "_closed",
         "_iterators",
         "_latch",
-        "_byte_budget",
         "_on_space",
         "_on_wait",
         "_owner_ref",
