@@ -120,11 +120,12 @@ class DoneFlag:
     needs just one lock, held until the work is done — as ``Thread.join`` does.
     """
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_listeners", "_lock")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()
+        self._listeners: list[Callable[[], None]] | None = None
 
     def set(self) -> None:
         """Mark done, waking every waiter; setting it again does nothing."""
@@ -132,6 +133,22 @@ class DoneFlag:
             self._lock.release()
         except RuntimeError:  # already set (a cancelled executor future sets it twice)
             pass
+        listeners = self._listeners
+        if listeners:
+            for listener in list(listeners):
+                listener()
+
+    def notify_on_set(self, listener: Callable[[], None]) -> None:
+        """Call *listener* (from the setting thread) when set; at once if set already.
+
+        It may be called twice: it should only wake someone.
+        """
+        if self._listeners is None:
+            self._listeners = []
+        self._listeners.append(listener)
+        # Re-checked after publishing: a set() that read no listener is seen here.
+        if self.is_set():
+            listener()
 
     def is_set(self) -> bool:
         """Return whether :meth:`set` was called."""

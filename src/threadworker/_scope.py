@@ -17,7 +17,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._current import current_worker_var
 from ._dispatch import AsyncioDispatcher, Dispatcher
@@ -38,6 +38,16 @@ QT_BINDINGS = ("PyQt6", "PySide6", "PyQt5", "PySide2")
 # outlives its home, and nothing here is shared between homes.
 _scopes: weakref.WeakKeyDictionary[object, WorkerScope] = weakref.WeakKeyDictionary()
 _scopes_lock = threading.Lock()
+
+
+class HomeCall(Protocol):
+    """A call worker code waits on (``run_in_main_thread``), to run at home."""
+
+    def run(self, *, blocked: bool = False) -> None:
+        """Run it (home thread); *blocked*: the home is waiting for workers."""
+
+    def fail(self, exc: BaseException) -> None:
+        """Give up on it: the waiting worker gets *exc* (any thread)."""
 
 
 def default_max_threads() -> int:
@@ -69,6 +79,10 @@ class WorkerScope:
         # Other things to end with the home (QThreads of new_worker_qthread):
         # key -> a callable that ends it within a timeout.
         self._extras: dict[object, Callable[[float], None]] = {}
+        # Calls workers wait on (run_in_main_thread) that have not run yet: a
+        # home blocked waiting for workers runs them, so neither waits for ever.
+        self._home_calls: list[HomeCall] = []
+        self._home_wake = threading.Condition(threading.Lock())
 
     @property
     def pool(self) -> ThreadPool:
@@ -122,20 +136,85 @@ class WorkerScope:
         with self._lock:
             return list(self._active)
 
+    def call_at_home(self, call: HomeCall) -> None:
+        """Run *call* on the home thread, even while it waits for workers (any thread).
+
+        Raises
+        ------
+        RuntimeError
+            If the home has shut down: nothing would ever run it.
+        """
+        with self._home_wake:
+            self._home_calls.append(call)
+            self._home_wake.notify_all()
+        self.dispatcher.post(call.run)
+        if not self.dispatcher.is_alive():
+            self.home_call_done(call)
+            raise RuntimeError(
+                "the worker's home (its event loop or application) has shut down: "
+                "nothing runs on it any more"
+            )
+
+    def home_call_done(self, call: HomeCall) -> None:
+        """Forget *call*: it ran, or was given up on."""
+        with self._home_wake:
+            if call in self._home_calls:
+                self._home_calls.remove(call)
+
+    def _take_home_calls(self) -> list[HomeCall]:
+        with self._home_wake:
+            calls, self._home_calls = self._home_calls, []
+        return calls
+
+    def _fail_home_calls(self) -> None:
+        error = RuntimeError(
+            "the worker's home (its event loop or application) shut down before the call ran"
+        )
+        for call in self._take_home_calls():
+            call.fail(error)
+
     def quit_and_wait(self, timeout: float | None) -> list[WorkerBase[Any]]:
         """Ask every worker to quit; wait up to *timeout* s for their threads.
 
         Returns the workers whose thread is still running. Their ``finished``
-        is delivered later, on the home thread.
+        is delivered later, on the home thread. Called on the home thread, it
+        runs the ``run_in_main_thread`` calls workers make meanwhile (a worker
+        waiting for one would otherwise never end).
         """
         workers = self.active_workers()
         for worker in workers:
             worker.quit()
         deadline = None if timeout is None else time.monotonic() + timeout
-        for worker in workers:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            worker._thread_done.wait(remaining)
+        if not self.dispatcher.in_home_thread():
+            for worker in workers:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                worker._thread_done.wait(remaining)
+        else:
+            self._wait_serving(workers, deadline)
         return [w for w in workers if not w._thread_done.is_set()]
+
+    def _wait_serving(self, workers: list[WorkerBase[Any]], deadline: float | None) -> None:
+        """Wait for the workers' threads, running their calls home meanwhile."""
+        wake = self._home_wake
+
+        def notify() -> None:
+            with wake:
+                wake.notify_all()
+
+        for worker in workers:
+            worker._thread_done.notify_on_set(notify)
+        while True:
+            for call in self._take_home_calls():
+                call.run(blocked=True)
+            with wake:
+                if self._home_calls:
+                    continue
+                if all(w._thread_done.is_set() for w in workers):
+                    return
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return
+                wake.wait(remaining)
 
     async def aclose(self) -> None:
         """End every worker and the pool; runs on the home loop as it closes."""
@@ -175,6 +254,7 @@ class WorkerScope:
         self._end(still_running)
 
     def _end(self, abandoned: list[WorkerBase[Any]]) -> None:
+        self._fail_home_calls()
         self._end_extras()
         pool = self._pool
         if pool is not None:
