@@ -228,7 +228,7 @@ class WorkerScope:
             await asyncio.wait(waits, timeout=self.shutdown_timeout)
             for task in waits:
                 task.cancel()
-        self._end(self.active_workers())
+        self._end(self.active_workers(), finish=True)
 
     def close_blocking(self, *, deliver: bool) -> None:
         """End every worker and the pool without a running loop.
@@ -251,9 +251,18 @@ class WorkerScope:
                 and time.monotonic() < deadline
             ):
                 self.dispatcher.flush()
-        self._end(still_running)
+        self._end(still_running, finish=deliver)
 
-    def _end(self, abandoned: list[WorkerBase[Any]]) -> None:
+    def _end(self, abandoned: list[WorkerBase[Any]], *, finish: bool) -> None:
+        """End the scope; *finish*: end abandoned workers' signals here (home thread).
+
+        An abandoned worker's outcome could never be delivered (its home is
+        gone): it ends ``aborted`` now, so that awaiting it later raises
+        ``WorkerAborted`` instead of waiting for ever.
+        """
+        if finish:
+            for worker in abandoned:
+                worker._abandon()
         self._fail_home_calls()
         self._end_extras()
         pool = self._pool
