@@ -193,3 +193,10 @@ def scripted_function(script: list[str], log: str) -> int:
             _log(log, "raised")
             raise Planned("planned")
     return 1
+
+
+def big_chunks(count: int, size: int) -> Generator[bytes, None, int]:
+    """Yield *count* values of *size* bytes as fast as the parent takes them."""
+    for _ in range(count):
+        yield bytes(size)
+    return count

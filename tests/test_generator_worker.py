@@ -481,3 +481,33 @@ async def test_large_values_are_bounded_by_bytes_in_flight() -> None:
     await asyncio.to_thread(watch)
     await asyncio.wait_for(worker.finished, WAIT)
     assert 0 < in_flight[0] <= 4 * 2**20 + chunk + 64 * 8
+
+
+async def test_sent_values_are_bounded_by_bytes_too() -> None:
+    from threadworker import configure
+
+    configure(max_bytes_in_flight=4 * 2**20)
+    chunk = bytes(2**20)
+    gate = threading.Event()
+    received: list[int] = []
+
+    def receiver() -> Generator[None, Any, None]:
+        gate.wait(WAIT)  # takes nothing until the test lets it
+        while len(received) < 6:
+            value = yield
+            if value is not None:
+                received.append(value if isinstance(value, int) else len(value))
+
+    worker: GeneratorWorker[None, Any, None] = GeneratorWorker(receiver)
+    worker.start()
+    sends = [worker.send(chunk) for _ in range(4)]  # the budget: 4 MiB unreceived
+    with pytest.raises(BufferError, match="max_bytes_in_flight"):
+        worker.send(chunk)
+    small = worker.send(10)  # values without a buffer are not counted
+    gate.set()
+    for send in sends:
+        await asyncio.wait_for(send, WAIT)
+    await asyncio.wait_for(small, WAIT)
+    await asyncio.wait_for(worker.send(chunk), WAIT)  # room again
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert received == [2**20] * 4 + [10, 2**20]

@@ -21,6 +21,7 @@ from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._latch import Latch
 from ._signal import Signal, SignalInstance, _SignalIterator
+from ._sizes import payload_size
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
 from ._worker import WorkerBase, _name_of, function_kind
@@ -77,6 +78,9 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         # executor="process": sends on their way, by the token the process returns.
         self._remote_sends: dict[int, Latch[None]] = {}
         self._future: concurrent.futures.Future[Any] | None = None  # thread executors
+        # Bytes of sent values not yet received, by their latch (under _control).
+        self._unreceived: dict[int, int] = {}
+        self._unreceived_bytes = 0
 
     _is_generator = True
 
@@ -94,12 +98,20 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
         generator received the value, or raises :class:`WorkerFinishedError`
         if it finished first.
 
+        Sent values are bounded by bytes, like yielded ones: while the values
+        sent and not yet received hold ``max_bytes_in_flight`` bytes (see
+        :func:`configure`), another is refused (the home thread must not
+        block): await each ``send()``, or a few, to stay under it.
+
         Raises
         ------
         RuntimeError
             If the worker has not been started (nothing could receive it yet).
         TypeError
             If the worker runs in a process and *value* cannot be pickled.
+        BufferError
+            If the values sent and not yet received already hold
+            ``max_bytes_in_flight`` bytes.
         """
         latch: Latch[None] = Latch()
         if self._state == "created":
@@ -114,6 +126,17 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             if self._state == "finished" or self._driver.abort_requested:
                 latch.set_exception(self._ended_error("received the value"))
                 return latch
+            size = payload_size(value)
+            if size:
+                budget = self._scope.max_bytes_in_flight if self._scope else size
+                if self._unreceived_bytes and self._unreceived_bytes + size > budget:
+                    raise BufferError(
+                        f"{self._signal_owner_name()} has not received "
+                        f"{self._unreceived_bytes} bytes of sent values yet "
+                        f"(max_bytes_in_flight={budget}): await earlier send()s first"
+                    )
+                self._unreceived[id(latch)] = size
+                self._unreceived_bytes += size
             self._driver.queue_send(value, latch)
             self._requests_changed()
         return latch
@@ -315,6 +338,9 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             return
         kind = item.kind
         if kind == "received":
+            if self._unreceived:
+                with self._control:
+                    self._unreceived_bytes -= self._unreceived.pop(id(item.payload), 0)
             item.payload.set_result(None)
         elif kind == "warned":
             self._emit_warning(item.payload)
@@ -358,6 +384,8 @@ class GeneratorWorker(WorkerBase[R], Generic[Y, S, R]):
             self._pause_latches = []
             self._resume_latches = []
             self._remote_sends.clear()
+            self._unreceived.clear()
+            self._unreceived_bytes = 0
         for latch in pending:
             assert isinstance(latch, Latch)
             latch.set_exception(self._ended_error("honoured the request"))
