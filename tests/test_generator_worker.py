@@ -511,3 +511,27 @@ async def test_sent_values_are_bounded_by_bytes_too() -> None:
     await asyncio.wait_for(worker.send(chunk), WAIT)  # room again
     await asyncio.wait_for(worker.finished, WAIT)
     assert received == [2**20] * 4 + [10, 2**20]
+
+
+async def test_an_idle_iterator_stays_bounded_when_the_home_drains_a_few_at_a_time() -> None:
+    # A generator slower than the home: each drain finds a few values. The
+    # backpressure check must still come every few values, across drains.
+    def trickle() -> Generator[int, None, str]:
+        for i in range(4000):
+            if i % 3 == 0:
+                threading.Event().wait(0.0002)  # the home catches up: drains of ~3
+            yield i
+        return "done"
+
+    worker = GeneratorWorker(trickle)
+    iterator = worker.__aiter__()  # read once, then left alone (still referenced)
+    assert await asyncio.wait_for(iterator.__anext__(), WAIT) == 0
+    channel = worker._channel
+    assert channel is not None
+    for _ in range(WAIT * 100):  # until the generator is held back (bounded)
+        if channel._producer_waiting or worker._thread_done.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert len(iterator._buffer) <= ITERATOR_HIGH_WATER + 64  # type: ignore[attr-defined]
+    assert not worker._thread_done.is_set()  # held back, not run to its end
+    assert await asyncio.wait_for(worker, WAIT) == "done"  # awaiting lifts the hold

@@ -138,7 +138,9 @@ class SignalInstance(Generic[T]):
         self._owner_ref = weakref.ref(owner)
         self._slots: list[_Slot] = []  # replaced, never mutated: emit iterates it
         self._latch: Latch[T] | None = Latch() if signal.once else None
-        self._waiters: list[Latch[T]] = []
+        # Appended by awaiters on any thread, taken one by one by the home:
+        # deque operations are atomic, so no awaiter is lost in between.
+        self._waiters: deque[Latch[T]] = deque()
         # Weak, so an iterator abandoned by ``break`` is dropped; a plain list
         # (replaced, never mutated) because emission walks it per value.
         self._iterators: list[weakref.ref[_SignalIterator[T]]] = []
@@ -260,9 +262,7 @@ class SignalInstance(Generic[T]):
         if self._latch is not None:
             self._latch.set_result(payload)
         elif self._waiters:
-            waiters, self._waiters = self._waiters, []
-            for latch in waiters:
-                latch.set_result(payload)
+            _resolve_all(self._waiters, payload)
         for ref in self._iterators:
             iterator = ref()
             if iterator is not None:
@@ -292,9 +292,7 @@ class SignalInstance(Generic[T]):
         if dead:
             self._slots = [slot for slot in self._slots if slot.alive()]
         if self._waiters:
-            waiters, self._waiters = self._waiters, []
-            for latch in waiters:
-                latch.set_result(value)
+            _resolve_all(self._waiters, value)
         if self._iterators:
             size = payload_size(value)
             for ref in self._iterators:
@@ -346,9 +344,12 @@ class SignalInstance(Generic[T]):
             return
         if self._latch is not None:
             self._latch.set_exception(reason)
-        waiters, self._waiters = self._waiters, []
-        for latch in waiters:
-            latch.set_exception(reason)
+        waiters = self._waiters
+        while waiters:
+            try:
+                waiters.popleft().set_exception(reason)
+            except IndexError:  # pragma: no cover - taken meanwhile
+                break
         self._end_iterators()
 
     def _end_iterators(self) -> None:
@@ -372,7 +373,15 @@ class SignalInstance(Generic[T]):
             raise self._closed
         latch: Latch[T] = Latch()
         self._waiters.append(latch)
+        # Re-checked after listing the latch: a close that emptied the list
+        # just before would otherwise leave this awaiter waiting for ever.
+        closed = self._closed_reason()
+        if closed is not None:
+            latch.set_exception(closed)
         return (yield from latch.__await__(self._on_wait))
+
+    def _closed_reason(self) -> BaseException | None:
+        return self._closed
 
     def _forget_iterator(self, dead: weakref.ref[_SignalIterator[T]]) -> None:
         self._iterators = [ref for ref in self._iterators if ref is not dead]
@@ -388,6 +397,12 @@ class SignalInstance(Generic[T]):
         else:
             self._iterators = [*self._iterators, weakref.ref(iterator, self._forget_iterator)]
         return iterator
+
+
+def _resolve_all(waiters: deque[Latch[Any]], value: object) -> None:
+    """Resolve the latches listed now; one listed meanwhile waits for the next."""
+    for _ in range(len(waiters)):
+        waiters.popleft().set_result(value)
 
 
 _END: Any = object()
