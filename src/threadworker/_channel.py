@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._sizes import DEFAULT_MAX_BYTES_IN_FLIGHT, payload_size
+from ._sizes import BARE_TYPES, DEFAULT_MAX_BYTES_IN_FLIGHT, payload_size
 
 __all__ = ["Channel"]
 
@@ -82,6 +82,8 @@ class Channel:
         self._blocked = blocked
         self._capacity = capacity
         self.max_bytes = max_bytes
+        # What large values may hold before the exact check (_full) is needed.
+        self._room_bytes = max_bytes - SMALL_ITEM_BYTES * capacity
         self._items: deque[Any] = deque()
         # Bytes of large values put and taken: each written by one side only,
         # so neither needs a lock; their difference is what is in flight.
@@ -99,7 +101,15 @@ class Channel:
     def put(self, item: Any) -> None:
         """Queue *item*; block while the channel is full (producer thread)."""
         items = self._items
-        if self._full() and not self._unbounded:
+        count = len(items)
+        if (
+            (
+                count >= self._capacity
+                or (count and self._bytes_put - self._bytes_taken >= self._room_bytes)
+            )
+            and not self._unbounded
+            and self._full()
+        ):
             with self._cond:
                 self._producer_waiting = True
                 # Re-checked after publishing the flag: a drain that emptied
@@ -107,10 +117,11 @@ class Channel:
                 while self._full() and not self._unbounded:
                     self._cond.wait()
                 self._producer_waiting = False
-        size = payload_size(item)
-        if size >= SIZED_MIN:
-            self._bytes_put += size
-            item = _Sized(item, size)
+        if type(item) not in BARE_TYPES:  # numbers and the like: no call to measure them
+            size = payload_size(item)
+            if size >= SIZED_MIN:
+                self._bytes_put += size
+                item = _Sized(item, size)
         items.append(item)
         if not self._scheduled:
             self._scheduled = True
@@ -165,32 +176,36 @@ class Channel:
         handle = self._handle
         popleft = items.popleft
         deadline = time.perf_counter() + SLICE_SECONDS
-        while True:
-            try:
-                item = popleft()
-            except IndexError:
-                self._scheduled = False
-                # Re-checked after clearing the flag: an item put while the
-                # producer still saw the flag set would otherwise sit here.
-                if not items:
+        unchecked = self._unchecked
+        try:
+            while True:
+                try:
+                    item = popleft()
+                except IndexError:
+                    self._scheduled = False
+                    # Re-checked after clearing the flag: an item put while the
+                    # producer still saw the flag set would otherwise sit here.
+                    if not items:
+                        self._wake_producer()
+                        return
+                    self._scheduled = True
+                    continue
+                if type(item) is _Sized:
+                    self._bytes_taken += item.size
+                    item = item.value
+                try:
+                    handle(item)
+                except BaseException:
+                    self._post(self.drain)  # still scheduled: the rest comes later
+                    raise
+                unchecked += 1
+                if unchecked >= _CHECK_EVERY:
+                    unchecked = 0
                     self._wake_producer()
-                    return
-                self._scheduled = True
-                continue
-            if type(item) is _Sized:
-                self._bytes_taken += item.size
-                item = item.value
-            try:
-                handle(item)
-            except BaseException:
-                self._post(self.drain)  # still scheduled: the rest comes later
-                raise
-            self._unchecked += 1
-            if self._unchecked >= _CHECK_EVERY:
-                self._unchecked = 0
-                self._wake_producer()
-                if self._blocked() and self._stall():
-                    return
-                if time.perf_counter() > deadline:
-                    self._post_yielding(self.drain)  # let timers and input run first
-                    return
+                    if self._blocked() and self._stall():
+                        return
+                    if time.perf_counter() > deadline:
+                        self._post_yielding(self.drain)  # let timers and input run first
+                        return
+        finally:
+            self._unchecked = unchecked

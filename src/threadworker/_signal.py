@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar, overload
 
 from ._latch import Latch
-from ._sizes import DEFAULT_MAX_BYTES_IN_FLIGHT, payload_size
+from ._sizes import BARE_TYPES, DEFAULT_MAX_BYTES_IN_FLIGHT, payload_size
 
 if TYPE_CHECKING:
     from typing import Self
@@ -207,7 +207,7 @@ class SignalInstance(Generic[T]):
             return True
         if self._latch is not None and self._latch.has_waiters():
             return True
-        return any(w.has_waiters() for w in self._waiters) or any(
+        return any(w.has_waiters() for w in list(self._waiters)) or any(
             ref() is not None for ref in self._iterators
         )
 
@@ -294,7 +294,7 @@ class SignalInstance(Generic[T]):
         if self._waiters:
             _resolve_all(self._waiters, value)
         if self._iterators:
-            size = payload_size(value)
+            size = 0 if type(value) in BARE_TYPES else payload_size(value)
             for ref in self._iterators:
                 iterator = ref()
                 if iterator is not None:
@@ -483,7 +483,8 @@ class _SignalIterator(AsyncIterator[T]):
         if value is _END:
             buffer.appendleft(_END)
             self._ended()
-        self._bytes_read += payload_size(value)
+        if type(value) not in BARE_TYPES:
+            self._bytes_read += payload_size(value)
         if self._holding and self._below_low_water():
             self._holding = False
             self._make_space()

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_BYTES_IN_FLIGHT", "payload_size"]
+__all__ = ["BARE_TYPES", "DEFAULT_MAX_BYTES_IN_FLIGHT", "payload_size"]
 
 #: The default budget of ``configure(max_bytes_in_flight=...)``: 32 MiB.
 DEFAULT_MAX_BYTES_IN_FLIGHT = 32 * 2**20
 
-# Types that never hold a buffer worth counting: answered without a lookup.
-_BARE = frozenset({int, float, bool, complex, type(None), tuple, list, dict, set})
+#: Types that never hold a buffer worth counting: answered without a lookup.
+BARE_TYPES = frozenset({int, float, bool, complex, type(None), tuple, list, dict, set})
 
 
 def payload_size(value: Any) -> int:
     """Return the bytes *value*'s own buffer holds (0 if it has none we can see)."""
     cls = type(value)
-    if cls in _BARE:
+    if cls in BARE_TYPES:
         return 0
     if cls is bytes or cls is bytearray or cls is str:
         return len(value)
