@@ -424,3 +424,10 @@ def hold_the_gil(marker: str) -> Generator[int, Any, None]:
     Path(marker).write_text("holding")
     re.match(r"(a+)+$", "a" * 64 + "b")  # catastrophic backtracking, in C
     yield 2
+
+
+def big_chunks(count: int, size: int) -> Generator[bytes, None, int]:
+    """Yield *count* values of *size* bytes as fast as the parent takes them."""
+    for _ in range(count):
+        yield bytes(size)
+    return count

@@ -254,3 +254,191 @@ def test_the_default_capacity_blocks_the_producer_at_1024_items() -> None:
     finally:
         channel.stop_blocking()
         producer.join(10)
+
+
+class _PutBeforeEmpty(deque[object]):
+    """A deque whose pop on empty first lets a producer put: the racy interleaving."""
+
+    def __init__(self, before_empty: Callable[[], None]) -> None:
+        super().__init__()
+        self.before_empty: Callable[[], None] | None = before_empty
+
+    def popleft(self) -> object:
+        if not self and self.before_empty is not None:
+            act, self.before_empty = self.before_empty, None
+            act()  # lands after the failed pop, before the drain clears its flag
+            raise IndexError("pop from an empty deque")
+        return super().popleft()
+
+
+def _racing_put(channel: Channel, item: object) -> Callable[[], None]:
+    def put_from_producer() -> None:
+        producer = threading.Thread(target=channel.put, args=(item,))
+        producer.start()
+        producer.join(10)
+
+    return put_from_producer
+
+
+def test_a_put_racing_the_end_of_a_drain_is_not_stranded() -> None:
+    # The producer sees "a drain is scheduled" and posts none; the drain has
+    # just failed to pop. Only the drain's re-check delivers the item.
+    home = ManualHome()
+    got: list[object] = []
+    channel = Channel(home.post, home.post, got.append, lambda: False)
+    channel.put("first")
+
+    items = _PutBeforeEmpty(_racing_put(channel, "late"))
+    items.extend(channel._items)
+    channel._items = items
+    home.run_all()
+    assert got == ["first", "late"]
+    assert not channel._items
+    channel.put("next")  # and the channel still wakes the home afterwards
+    home.run_all()
+    assert got == ["first", "late", "next"]
+
+
+def test_a_stall_racing_a_resume_does_not_stop_delivery() -> None:
+    # The reader makes room between the drain's "blocked?" and its stall:
+    # the resume finds nothing stalled yet; the stall's re-check must see it.
+    home = ManualHome()
+    got: list[int] = []
+    calls = [0]
+    channel: Channel
+
+    def blocked() -> bool:
+        calls[0] += 1
+        if calls[0] == 1:
+            # First check says blocked; room is made before the stall is recorded.
+            channel.resume()
+            return True
+        return False
+
+    channel = Channel(home.post, home.post, got.append, blocked)
+    for i in range(200):
+        channel.put(i)
+    home.run_all()
+    assert got == list(range(200))
+
+
+def test_a_producer_blocking_as_the_drain_empties_is_woken() -> None:
+    # The producer finds the channel full, and the home empties it before the
+    # producer says it is waiting: the drain wakes nobody, so only the
+    # producer's re-check after publishing its flag lets it through.
+    home = ManualHome()
+    got: list[int] = []
+    channel = Channel(home.post, home.post, got.append, lambda: False, capacity=2)
+    channel.put(0)
+    channel.put(1)
+    real_full = channel._full
+    checks = [0]
+
+    def full_then_drained() -> bool:
+        checks[0] += 1
+        if checks[0] == 1:
+            assert real_full()
+            home.run_all()  # the whole drain runs in this gap
+            return True
+        return real_full()
+
+    channel._full = full_then_drained  # type: ignore[method-assign]
+    producer = threading.Thread(target=channel.put, args=(2,))
+    producer.start()
+    producer.join(5)
+    stuck = producer.is_alive()
+    channel.stop_blocking()  # lets a stuck producer go, so nothing leaks
+    producer.join(10)
+    home.run_all()
+    assert not stuck
+    assert got == [0, 1, 2]
+
+
+def test_backpressure_holds_when_the_home_drains_a_few_at_a_time() -> None:
+    # Each drain finds only a few items: the blocked check must still run
+    # every few items, counted across drains, not per drain.
+    home = ManualHome()
+    got: list[int] = []
+    reader_has = [0]
+    bound = 256
+
+    def handle(item: int) -> None:
+        got.append(item)
+        reader_has[0] += 1  # an iterator nobody reads
+
+    channel = Channel(home.post, home.post, handle, lambda: reader_has[0] >= bound)
+    for i in range(1000):  # fewer than the capacity: put() never blocks here
+        channel.put(i)
+        if i % 3 == 2:
+            home.run_all()  # a drain of three
+    home.run_all()
+    assert bound <= reader_has[0] <= bound + 64  # at most one check interval past it
+
+
+def test_large_values_are_bounded_by_bytes_against_a_stalled_home() -> None:
+    home = ManualHome()  # never drained while the producer runs
+    budget = 8 * 2**20
+    channel = Channel(home.post, home.post, lambda item: None, lambda: False, max_bytes=budget)
+    chunk = 2**20
+    produced = [0]
+    stop = threading.Event()
+
+    def produce() -> None:
+        while not stop.is_set() and produced[0] < 100:  # without a bound: 100 MiB
+            channel.put(bytes(chunk))
+            produced[0] += 1
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    # The producer fills the budget, then blocks: wait until it sits in put().
+    for _ in range(10_000):
+        if channel._producer_waiting:
+            break
+        producer.join(0.001)
+    in_flight = channel.bytes_in_flight()
+    assert budget <= in_flight <= budget + chunk + 64 * len(channel._items)
+    assert produced[0] == len(channel._items) <= budget // chunk + 1
+    stop.set()
+    channel.stop_blocking()
+    producer.join(10)
+    home.run_all()
+    assert channel.bytes_in_flight() == 0
+
+
+def test_one_value_larger_than_the_budget_still_passes() -> None:
+    home = ManualHome()
+    got: list[int] = []
+    channel = Channel(
+        home.post, home.post, lambda item: got.append(len(item)), lambda: False, max_bytes=1000
+    )
+    channel.put(bytes(5000))  # an empty channel always takes one
+    home.run_all()
+    channel.put(bytes(5000))
+    home.run_all()
+    assert got == [5000, 5000]
+
+
+def test_an_interrupt_from_a_handler_propagates_and_the_rest_is_delivered_later() -> None:
+    home = ManualHome()
+    got: list[int] = []
+
+    def handle(item: int) -> None:
+        if item == 3:
+            raise KeyboardInterrupt
+        got.append(item)
+
+    channel = Channel(home.post, home.post, handle, lambda: False)
+    for i in range(10):
+        channel.put(i)
+    try:
+        home.run_all()
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the KeyboardInterrupt was swallowed")
+    assert got == [0, 1, 2]
+    home.run_all()  # the drain was re-posted: delivery survives
+    assert got == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    channel.put(10)
+    home.run_all()
+    assert got[-1] == 10

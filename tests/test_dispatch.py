@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -216,3 +218,103 @@ def test_report_exception_without_a_loop_uses_the_excepthook(
     report_exception(error, "it failed", {})
     assert hooked == [error]
     assert "it failed" in capsys.readouterr().err
+
+
+class _ManualDispatcher(Dispatcher):
+    """A home pumped by hand: ``wakes`` counts the flushes it asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wakes = 0
+
+    def _wake(self) -> None:
+        self.wakes += 1
+
+    def report_exception(self, exc: BaseException, message: str, context: dict[str, Any]) -> None:
+        raise AssertionError(message) from exc
+
+    def is_alive(self) -> bool:
+        return True
+
+    def pump(self) -> None:
+        while self.wakes:
+            self.wakes -= 1
+            self.flush()
+
+
+class _PostOnLastPop(deque[Any]):
+    """Pending calls; taking the last one lets another thread post."""
+
+    def __init__(self, post_late: Callable[[], None]) -> None:
+        super().__init__()
+        self.post_late: Callable[[], None] | None = post_late
+
+    def popleft(self) -> Any:
+        item = super().popleft()
+        if not self and self.post_late is not None:
+            act, self.post_late = self.post_late, None
+            act()  # after the last pop, before the flush clears its flag
+        return item
+
+
+def test_a_post_racing_the_end_of_a_flush_is_not_stranded() -> None:
+    # The poster sees "a flush is scheduled" and wakes nobody; only the
+    # flush's re-check after clearing its flag runs the late call.
+    dispatcher = _ManualDispatcher()
+    ran: list[str] = []
+
+    def post_from_another_thread() -> None:
+        poster = threading.Thread(target=dispatcher.post, args=(ran.append, "late"))
+        poster.start()
+        poster.join(WAIT)
+
+    pending = _PostOnLastPop(post_from_another_thread)
+    dispatcher._pending = pending
+    dispatcher.post(ran.append, "first")
+    dispatcher.pump()
+    assert ran == ["first", "late"]
+
+
+def test_an_interrupt_from_a_call_propagates_and_later_calls_still_run() -> None:
+    dispatcher = _ManualDispatcher()
+    ran: list[int] = []
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    dispatcher.post(ran.append, 1)
+    dispatcher.post(interrupt)
+    dispatcher.post(ran.append, 2)
+    with pytest.raises(KeyboardInterrupt):
+        dispatcher.pump()
+    assert ran == [1]
+    dispatcher.pump()  # the flush asked for another wake-up on its way out
+    assert ran == [1, 2]
+    dispatcher.post(ran.append, 3)  # and posting still wakes the home
+    dispatcher.pump()
+    assert ran == [1, 2, 3]
+
+
+def test_an_interrupt_in_a_callback_leaves_the_loop_and_delivery_survives() -> None:
+    # On asyncio the exception leaves run_until_complete, as from any callback;
+    # the next run of the loop delivers the rest.
+    loop = asyncio.new_event_loop()
+    try:
+        dispatcher = AsyncioDispatcher(loop)
+        ran: list[int] = []
+        done: asyncio.Future[None] = loop.create_future()
+
+        def interrupt() -> None:
+            raise KeyboardInterrupt
+
+        dispatcher.post(ran.append, 1)
+        dispatcher.post(interrupt)
+        dispatcher.post(ran.append, 2)
+        dispatcher.post(done.set_result, None)
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(asyncio.sleep(3600))
+        assert ran == [1]
+        loop.run_until_complete(asyncio.wait_for(done, WAIT))
+        assert ran == [1, 2]
+    finally:
+        loop.close()

@@ -486,3 +486,182 @@ async def test_quit_cancels_a_generator_queued_in_a_thread_executor() -> None:
         gate.set()
     assert ran == []
     assert events == ["started", "aborted", "finished"]
+
+
+def _in_another_loop(coro_fn: Any) -> tuple[threading.Thread, list[Any]]:
+    """Run ``coro_fn()`` on a debug-mode loop in a thread of its own."""
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(asyncio.run(coro_fn(), debug=True))
+        except BaseException as exc:  # handed to the test
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+async def test_async_for_and_await_from_a_loop_in_another_thread_are_woken() -> None:
+    # The home pushes values into an iterator whose reader sits on another
+    # loop: that loop must be woken through its own call_soon_threadsafe
+    # (debug mode raises "Non-thread-safe operation" otherwise; without
+    # debug the values wait until something else wakes that loop).
+    took = threading.Event()  # the reader took the last value: it waits for the next
+
+    def in_step() -> Generator[int, None, str]:
+        for i in range(50):
+            took.wait(WAIT)
+            took.clear()
+            yield i
+        return "done"
+
+    worker = GeneratorWorker(in_step)
+    worker.start()
+
+    async def consume() -> tuple[list[int], str]:
+        async def read() -> tuple[list[int], str]:
+            values = []
+            iterator = worker.__aiter__()
+            took.set()
+            async for value in iterator:
+                values.append(value)
+                took.set()
+            return values, await worker
+
+        return await asyncio.wait_for(read(), WAIT)
+
+    thread, out = _in_another_loop(consume)
+    await asyncio.wait_for(worker.finished, WAIT)
+    await asyncio.to_thread(thread.join, WAIT)
+    assert out == [(list(range(50)), "done")]
+
+
+async def test_an_unread_iterator_never_holds_back_the_outcome() -> None:
+    # The rule: an idle ``async for`` holds the generator back, not the
+    # outcome: awaiting the worker lifts its hold; its values wait in it.
+    worker = GeneratorWorker(count, 5 * (1024 + ITERATOR_HIGH_WATER))
+    iterator = worker.__aiter__()  # referenced, read once, then left alone
+    assert await asyncio.wait_for(iterator.__anext__(), WAIT) == 0
+    assert await asyncio.wait_for(worker, WAIT) == f"counted {5 * (1024 + ITERATOR_HIGH_WATER)}"
+    rest = [v async for v in iterator]  # every value is still there, in order
+    assert rest == list(range(1, 5 * (1024 + ITERATOR_HIGH_WATER)))
+
+
+async def test_an_unread_iterator_lets_the_outcome_through_once_the_generator_ended() -> None:
+    # Nobody awaits the outcome; the generator ends while an idle iterator is
+    # over its high-water mark: ``returned`` and ``finished`` still come.
+    n = ITERATOR_HIGH_WATER + 500  # fits the channel: the generator can end
+    stalled = threading.Event()
+
+    def count_then_wait_for_the_stall() -> Generator[int, None, str]:
+        yield from range(n)
+        stalled.wait(WAIT)  # end only once delivery has stopped for the iterator
+        return "ended"
+
+    worker = GeneratorWorker(count_then_wait_for_the_stall)
+    finished = asyncio.Event()  # not the worker's own awaitable: no lift from awaiting
+    worker.finished.connect(finished.set)
+    iterator = worker.__aiter__()
+    channel = worker._channel
+    assert channel is not None
+    real_stall = channel._stall
+
+    def stall_and_tell() -> bool:
+        stopped = real_stall()
+        if stopped:
+            stalled.set()
+        return stopped
+
+    channel._stall = stall_and_tell  # type: ignore[method-assign]
+    assert await asyncio.wait_for(iterator.__anext__(), WAIT) == 0
+    await asyncio.wait_for(finished.wait(), WAIT)
+    assert stalled.is_set()
+    assert [v async for v in iterator] == list(range(1, n))
+
+
+async def test_large_values_are_bounded_by_bytes_in_flight() -> None:
+    from threadworker import configure
+
+    configure(max_bytes_in_flight=4 * 2**20)
+    chunk = 2**20
+    gate = threading.Event()
+
+    def big() -> Generator[bytes, None, None]:
+        for _ in range(64):
+            yield bytes(chunk)
+
+    worker = GeneratorWorker(big)
+    worker.yielded.connect(lambda v: gate.wait(WAIT))  # the home stalls on the first
+    in_flight: list[int] = []
+    worker.start()
+    channel = worker._channel
+    assert channel is not None
+
+    def watch() -> None:
+        # The generator fills the budget and blocks; measure it there.
+        for _ in range(10_000):
+            if channel._producer_waiting:
+                break
+            threading.Event().wait(0.001)
+        in_flight.append(channel.bytes_in_flight())
+        gate.set()
+
+    await asyncio.to_thread(watch)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert 0 < in_flight[0] <= 4 * 2**20 + chunk + 64 * 8
+
+
+async def test_sent_values_are_bounded_by_bytes_too() -> None:
+    from threadworker import configure
+
+    configure(max_bytes_in_flight=4 * 2**20)
+    chunk = bytes(2**20)
+    gate = threading.Event()
+    received: list[int] = []
+
+    def receiver() -> Generator[None, Any, None]:
+        gate.wait(WAIT)  # takes nothing until the test lets it
+        while len(received) < 6:
+            value = yield
+            if value is not None:
+                received.append(value if isinstance(value, int) else len(value))
+
+    worker: GeneratorWorker[None, Any, None] = GeneratorWorker(receiver)
+    worker.start()
+    sends = [worker.send(chunk) for _ in range(4)]  # the budget: 4 MiB unreceived
+    with pytest.raises(BufferError, match="max_bytes_in_flight"):
+        worker.send(chunk)
+    small = worker.send(10)  # values without a buffer are not counted
+    gate.set()
+    for send in sends:
+        await asyncio.wait_for(send, WAIT)
+    await asyncio.wait_for(small, WAIT)
+    await asyncio.wait_for(worker.send(chunk), WAIT)  # room again
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert received == [2**20] * 4 + [10, 2**20]
+
+
+async def test_an_idle_iterator_stays_bounded_when_the_home_drains_a_few_at_a_time() -> None:
+    # A generator slower than the home: each drain finds a few values. The
+    # backpressure check must still come every few values, across drains.
+    def trickle() -> Generator[int, None, str]:
+        for i in range(4000):
+            if i % 3 == 0:
+                threading.Event().wait(0.0002)  # the home catches up: drains of ~3
+            yield i
+        return "done"
+
+    worker = GeneratorWorker(trickle)
+    iterator = worker.__aiter__()  # read once, then left alone (still referenced)
+    assert await asyncio.wait_for(iterator.__anext__(), WAIT) == 0
+    channel = worker._channel
+    assert channel is not None
+    for _ in range(WAIT * 100):  # until the generator is held back (bounded)
+        if channel._producer_waiting or worker._thread_done.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert len(iterator._buffer) <= ITERATOR_HIGH_WATER + 64  # type: ignore[attr-defined]
+    assert not worker._thread_done.is_set()  # held back, not run to its end
+    assert await asyncio.wait_for(worker, WAIT) == "done"  # awaiting lifts the hold

@@ -188,3 +188,105 @@ def test_an_exception_nobody_reads_reaches_sys_excepthook(
     thread.join(WAIT)
     qtbot.waitUntil(lambda: len(reported) == 2, timeout=WAIT_MS)
     assert str(reported[1]) == "7"
+
+
+async def test_a_home_waiting_for_workers_still_runs_their_calls() -> None:
+    # The worker waits for its call to run at home; the home waits for the
+    # worker (await_workers): it must run the call meanwhile.
+    from threadworker import WorkerAborted, WorkerBase
+
+    home = threading.get_ident()
+    gate = threading.Event()
+    ran_on: list[int] = []
+
+    def at_home() -> None:
+        ran_on.append(threading.get_ident())
+
+    def worker_code() -> None:
+        gate.wait(WAIT)
+        run_in_main_thread(at_home)
+
+    worker = FunctionWorker(worker_code)
+    worker.start()
+    await asyncio.wait_for(worker.started, WAIT)
+    gate.set()  # the call is made while the loop is blocked below: no flush runs it
+    WorkerBase.await_workers(WAIT * 1000)
+    assert worker._thread_done.is_set()  # the call was served: the function ended
+    with pytest.raises(WorkerAborted):  # await_workers quit it
+        await asyncio.wait_for(worker, WAIT)
+    await asyncio.sleep(0.01)  # the queued copy runs now, and finds it done
+    assert ran_on == [home]
+
+
+async def test_an_async_call_fails_clearly_while_the_home_waits_for_workers() -> None:
+    from threadworker import WorkerBase
+
+    gate = threading.Event()
+    errors: list[BaseException] = []
+
+    async def on_loop() -> int:
+        return 1
+
+    def worker_code() -> None:
+        gate.wait(WAIT)
+        try:
+            run_in_main_thread(on_loop)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    worker = FunctionWorker(worker_code)
+    worker.start()
+    await asyncio.wait_for(worker.started, WAIT)
+    gate.set()
+    WorkerBase.await_workers(WAIT * 1000)
+    assert worker._thread_done.is_set()
+    assert len(errors) == 1
+    assert "blocked waiting for workers" in str(errors[0])
+
+
+@pytest.mark.qt
+def test_quitting_app_exec_serves_a_worker_waiting_in_run_in_main_thread() -> None:
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = """
+    import sys, threading
+    from qtpy.QtWidgets import QApplication
+    from qtpy.QtCore import QTimer
+    from threadworker import FunctionWorker, configure, run_in_main_thread
+
+    app = QApplication(sys.argv)
+    main = threading.get_ident()
+    gate = threading.Event()
+
+    def worker_code():
+        gate.wait()
+        return run_in_main_thread(lambda: threading.get_ident() == main)
+
+    def begin():
+        # A stuck call would sit out this whole timeout, then warn "abandoned".
+        configure(shutdown_timeout=60)
+        worker = FunctionWorker(worker_code)
+        worker.aborted.connect(lambda: print("aborted", flush=True))
+        worker.start()
+        gate.set()
+        app.quit()  # the home now waits for the worker, which waits for the home
+
+    QTimer.singleShot(0, begin)
+    app.exec()
+    print("app.exec returned", flush=True)
+    """
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONWARNINGS": "default"}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["aborted", "app.exec returned"]
+    assert "abandoned" not in result.stderr

@@ -555,3 +555,33 @@ async def test_an_interrupted_stop_still_kills_every_process(
     await asyncio.wait_for(worker.finished, WAIT)
     # Killed by the pool without a quit: it says so.
     assert [type(e["exception"]) for e in loop_errors] == [WorkerProcessDied]
+
+
+async def test_a_stalled_home_holds_a_process_generator_back_by_bytes() -> None:
+    # The courier thread blocks on the full channel, stops reading the pipe,
+    # and so the worker process blocks: the parent holds about the budget.
+    from threadworker import GeneratorWorker, configure
+
+    budget = 4 * 2**20
+    chunk = 2**20
+    configure(max_bytes_in_flight=budget)
+    gate = threading.Event()
+    worker = GeneratorWorker(jobs.big_chunks, 48, chunk)
+    worker._use_executor("process")
+    worker.yielded.connect(lambda v: gate.wait(WAIT))  # the home stalls on the first
+    worker.start()
+    channel = worker._channel
+    assert channel is not None
+    in_flight: list[int] = []
+
+    def watch() -> None:
+        for _ in range(20_000):
+            if channel._producer_waiting:
+                break
+            threading.Event().wait(0.001)
+        in_flight.append(channel.bytes_in_flight())
+        gate.set()
+
+    await asyncio.to_thread(watch)
+    assert await asyncio.wait_for(worker, WAIT) == 48
+    assert 0 < in_flight[0] <= budget + chunk + 64 * 8

@@ -331,3 +331,89 @@ async def test_a_full_iterator_congests_until_read_down_to_half() -> None:
 def congested(signal: SignalInstance[Any]) -> bool:
     """Read the property through a call: mypy would narrow it otherwise."""
     return signal._congested
+
+
+class _PushBeforeWaiting(deque[Any]):
+    """A buffer that is found empty just as a value arrives from another thread."""
+
+    def __init__(self, arrive: Callable[[], None]) -> None:
+        super().__init__()
+        self.arrive: Callable[[], None] | None = arrive
+
+    def __len__(self) -> int:
+        size = super().__len__()
+        if size == 0 and self.arrive is not None:
+            act, self.arrive = self.arrive, None
+            act()  # the value lands now; the reader acts on what it read before
+        return size
+
+
+async def test_a_value_pushed_as_the_reader_starts_waiting_wakes_it() -> None:
+    # The reader saw an empty buffer; the value arrives before it publishes
+    # its wake-up future, so the pusher wakes nobody. Only the reader's
+    # re-check after publishing finds the value.
+    owner = Owner()
+    iterator = owner.changed.__aiter__()
+
+    def emit_from_another_thread() -> None:
+        pusher = threading.Thread(target=owner.changed.emit, args=(7,))
+        pusher.start()
+        pusher.join(WAIT)
+
+    iterator._buffer = _PushBeforeWaiting(emit_from_another_thread)  # type: ignore[attr-defined]
+    assert await asyncio.wait_for(iterator.__anext__(), WAIT) == 7
+
+
+class _CloseBeforeListing(deque[Any]):
+    """Awaiters' latches; listing the first lets another thread close the signal first."""
+
+    def __init__(self, close: Callable[[], None]) -> None:
+        super().__init__()
+        self.close: Callable[[], None] | None = close
+
+    def append(self, latch: Any) -> None:
+        if self.close is not None:
+            act, self.close = self.close, None
+            act()  # the close drains the (still empty) list now
+        super().append(latch)
+
+
+async def test_an_await_racing_the_close_of_its_signal_is_not_lost() -> None:
+    # The awaiter saw the signal open; the close runs before its latch is
+    # listed. Only its re-check after listing ends the wait.
+    owner = Owner()
+    signal = owner.changed
+
+    def close_from_another_thread() -> None:
+        closer = threading.Thread(target=signal._close, args=(LookupError("closed"),))
+        closer.start()
+        closer.join(WAIT)
+
+    signal._waiters = _CloseBeforeListing(close_from_another_thread)
+    with pytest.raises(LookupError):
+        await asyncio.wait_for(signal, WAIT)
+
+
+async def test_awaiters_listed_from_other_threads_during_an_emission_are_not_lost() -> None:
+    owner = Owner()
+    signal = owner.changed
+    results: list[int] = []
+
+    def await_in_another_loop() -> None:
+        async def wait() -> None:
+            results.append(await asyncio.wait_for(signal, WAIT))
+
+        asyncio.run(wait())
+
+    threads = [threading.Thread(target=await_in_another_loop) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    # Emit until every awaiter got a value: none is dropped by a swap.
+    for value in range(10_000):
+        if len(results) == len(threads):
+            break
+        signal.emit(value)
+        await asyncio.sleep(0.001)
+    for thread in threads:
+        thread.join(WAIT)
+    assert len(results) == len(threads)

@@ -73,6 +73,13 @@ class Dispatcher(ABC):
 
         Calls posted while these run wait for the next wake-up, so a call
         that re-posts itself lets the home's timers and input run in between.
+
+        Raises
+        ------
+        BaseException
+            A ``KeyboardInterrupt`` or ``SystemExit`` raised by a call
+            propagates, as it would from any callback; the calls after it
+            stay queued and run at the next wake-up (one is requested here).
         """
         pending = self._pending
         try:

@@ -22,6 +22,7 @@ from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._latch import Latch
 from ._signal import SignalInstance, _SignalIterator
+from ._sizes import payload_size
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
 from ._worker import WorkerBase
@@ -42,7 +43,14 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
     effect when called and return an awaitable confirming them.
 
     Delivery is in order and lossless: when the home thread falls behind, the
-    generator blocks at its next ``yield`` until there is room.
+    generator blocks at its next ``yield`` until there is room. Room is
+    counted in values and in bytes (``configure(max_bytes_in_flight=...)``).
+
+    An ``async for`` that stops reading holds the generator back the same
+    way, but never the outcome: once the generator has ended, or while a
+    coroutine awaits the worker's outcome (``await worker``,
+    ``await worker.finished`` ...), an unread iterator no longer stops
+    delivery; its values wait in it (unbounded then), in order.
 
     *func* may also be a callable that makes a generator without being a
     generator function: an object with a generator ``__call__``, a
@@ -86,6 +94,9 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         self._remote_sends: dict[int, Latch[None]] = {}
         self._future: concurrent.futures.Future[Any] | None = None  # thread executors
         self._paused = False  # between ``paused`` and ``resumed`` (home thread)
+        # Bytes of sent values not yet received, by their latch (under _control).
+        self._unreceived: dict[int, int] = {}
+        self._unreceived_bytes = 0
 
     _is_generator = True
 
@@ -107,12 +118,20 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         generator received the value, or raises :class:`WorkerFinishedError`
         if it finished first.
 
+        Sent values are bounded by bytes, like yielded ones: while the values
+        sent and not yet received hold ``max_bytes_in_flight`` bytes (see
+        :func:`configure`), another is refused (the home thread must not
+        block): await each ``send()``, or a few, to stay under it.
+
         Raises
         ------
         RuntimeError
             If the worker has not been started (nothing could receive it yet).
         TypeError
             If the worker runs in a process and *value* cannot be pickled.
+        BufferError
+            If the values sent and not yet received already hold
+            ``max_bytes_in_flight`` bytes.
         """
         latch: Latch[None] = Latch()
         if self._state == "created":
@@ -127,6 +146,17 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
             if self._state == "finished" or self._driver.abort_requested:
                 latch.set_exception(self._ended_error("received the value"))
                 return latch
+            size = payload_size(value)
+            if size:
+                budget = self._scope.max_bytes_in_flight if self._scope else size
+                if self._unreceived_bytes and self._unreceived_bytes + size > budget:
+                    raise BufferError(
+                        f"{self._signal_owner_name()} has not received "
+                        f"{self._unreceived_bytes} bytes of sent values yet "
+                        f"(max_bytes_in_flight={budget}): await earlier send()s first"
+                    )
+                self._unreceived[id(latch)] = size
+                self._unreceived_bytes += size
             self._driver.queue_send(value, latch)
             self._requests_changed()
         return latch
@@ -207,9 +237,9 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
             self._job.quit(self._scope.terminate_after)
         elif self._future is not None and self._future.cancel():
             # Queued behind a thread executor's other work: it never runs.
-            self._thread_done.set()
             assert self._channel is not None
             self._channel.put(Event("aborted"))
+            self._producer_done()
         if self._channel is not None:
             self._channel.stop_blocking()
             self._channel.resume()  # delivery must go on to reach ``aborted``
@@ -219,12 +249,17 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         assert self._dispatcher is not None
         # Values arrive through the channel, so ``started`` is queued first.
         self._dispatcher.post(self._ensure_started)
+        assert self._scope is not None
+        budget = self._scope.max_bytes_in_flight
         self._channel = Channel(
             self._dispatcher.post,
             self._dispatcher.post_yielding,
             self._handle,
             self._delivery_blocked,
+            max_bytes=budget,
         )
+        if self._yielded_signal is not None:
+            self._yielded_signal._byte_budget = budget
         placement = self._placement
         if placement.kind == "process":
             self._launch_in_process()
@@ -269,14 +304,14 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
                     item = Event("errored", rebuild_error(item.payload))
                 if kind in OUTCOMES:
                     put(item)
-                    self._thread_done.set()
+                    self._producer_done()
                     continue
             put(item)
 
     def _on_process_lost(self, exitcode: int | None) -> None:
         assert self._channel is not None
         self._channel.put(Event(*self._process_died(exitcode)))
-        self._thread_done.set()
+        self._producer_done()
 
     def _work_here(self, context: contextvars.Context) -> None:
         self._run(context, self._handle)
@@ -291,7 +326,13 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         except BaseException as exc:  # pragma: no cover - a bug here must not hang
             put(Event("errored", exc))
         finally:
-            self._thread_done.set()
+            self._producer_done()
+
+    def _producer_done(self) -> None:
+        """The outcome is in the channel: nothing may hold it back now (any thread)."""
+        self._thread_done.set()
+        if self._channel is not None:
+            self._channel.resume()
 
     def _make_generator(self, put: Callable[[Any], object]) -> bool:
         """Call a wrapper of a generator function; False if that ended the work."""
@@ -319,9 +360,22 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
 
     # -- home side ---------------------------------------------------------------------------
     def _delivery_blocked(self) -> bool:
-        """Whether an async iterator is full (never once quit is requested)."""
+        """Whether an async iterator is full and may hold delivery back.
+
+        It may not once quit was requested, once the generator has ended
+        (its outcome is queued), or while a coroutine awaits the outcome.
+        """
         signal = self._yielded_signal
-        return signal is not None and signal._congested and not self._abort_requested
+        if signal is None or self._abort_requested or self._thread_done.is_set():
+            return False
+        return signal._congested and not self._outcome_awaited()
+
+    def _outcome_awaited(self) -> bool:
+        for name in _OUTCOME_SIGNALS:
+            signal = self.__dict__.get(name)
+            if signal is not None and signal._latch is not None and signal._latch.has_waiters():
+                return True
+        return False
 
     def _handle(self, item: Any) -> None:
         """Deliver one channel item (home thread)."""
@@ -342,6 +396,9 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
             return
         kind = item.kind
         if kind == "received":
+            if self._unreceived:
+                with self._control:
+                    self._unreceived_bytes -= self._unreceived.pop(id(item.payload), 0)
             item.payload.set_result(None)
         elif kind == "warned":
             self._emit_warning(item.payload)
@@ -365,15 +422,26 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         super()._signal_created(signal)
         if signal.name == "yielded":
             self._yielded_signal = signal
-            # Weak: a signal must not keep its worker alive (see WorkerBase.__del__).
-            resume = weakref.WeakMethod(self._resume_delivery)
+            signal._on_space = self._weak_resume_delivery()
+            if self._scope is not None:
+                signal._byte_budget = self._scope.max_bytes_in_flight
+        elif signal.name in _OUTCOME_SIGNALS:
+            # Awaiting the outcome lifts an unread iterator's hold (see the class).
+            signal._on_wait = self._weak_resume_delivery()
 
-            def on_space() -> None:
-                method = resume()
-                if method is not None:
-                    method()
+    def _weak_resume_delivery(self) -> Callable[[], None]:
+        """:meth:`_resume_delivery`, held weakly.
 
-            signal._on_space = on_space
+        A signal must not keep its worker alive (see ``WorkerBase.__del__``).
+        """
+        resume = weakref.WeakMethod(self._resume_delivery)
+
+        def resume_if_alive() -> None:
+            method = resume()
+            if method is not None:
+                method()
+
+        return resume_if_alive
 
     def _errors_handled(self) -> bool:
         return bool(self._iterating) or super()._errors_handled()
@@ -389,6 +457,8 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
             self._pause_latches = []
             self._resume_latches = []
             self._remote_sends.clear()
+            self._unreceived.clear()
+            self._unreceived_bytes = 0
         for latch in pending:
             assert isinstance(latch, Latch)
             latch.set_exception(self._ended_error("honoured the request"))
@@ -403,6 +473,9 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         iterator = self.yielded._subscribe(_WorkerIterator(self))
         self._start_if_new()
         return iterator
+
+
+_OUTCOME_SIGNALS = ("returned", "errored", "aborted", "finished")
 
 
 class _WorkerIterator(_SignalIterator[Y]):

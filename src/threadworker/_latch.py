@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar, cast
 
 __all__ = ["DoneFlag", "Latch"]
@@ -67,7 +67,8 @@ class Latch(Generic[T]):
             raise asyncio.InvalidStateError("the result is not ready yet")
         return cast(T, self._result)
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def __await__(self, on_wait: Callable[[], None] | None = None) -> Generator[Any, None, T]:
+        """Wait for the outcome; *on_wait* is called once the caller is listed as waiting."""
         if not self.done():
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             with self._lock:
@@ -75,6 +76,8 @@ class Latch(Generic[T]):
                 if pending:
                     self._waiters.append(fut)
             if pending:
+                if on_wait is not None:
+                    on_wait()
                 try:
                     yield from fut
                 finally:
@@ -117,11 +120,12 @@ class DoneFlag:
     needs just one lock, held until the work is done — as ``Thread.join`` does.
     """
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_listeners", "_lock")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()
+        self._listeners: list[Callable[[], None]] | None = None
 
     def set(self) -> None:
         """Mark done, waking every waiter; setting it again does nothing."""
@@ -129,6 +133,22 @@ class DoneFlag:
             self._lock.release()
         except RuntimeError:  # already set (a cancelled executor future sets it twice)
             pass
+        listeners = self._listeners
+        if listeners:
+            for listener in list(listeners):
+                listener()
+
+    def notify_on_set(self, listener: Callable[[], None]) -> None:
+        """Call *listener* (from the setting thread) when set; at once if set already.
+
+        It may be called twice: it should only wake someone.
+        """
+        if self._listeners is None:
+            self._listeners = []
+        self._listeners.append(listener)
+        # Re-checked after publishing: a set() that read no listener is seen here.
+        if self.is_set():
+            listener()
 
     def is_set(self) -> bool:
         """Return whether :meth:`set` was called."""

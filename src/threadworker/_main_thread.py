@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from ._current import current_worker_var
-from ._scope import current_scope
+from ._scope import WorkerScope, current_scope
 
 __all__ = ["ensure_main_thread", "ensure_object_thread", "run_in_main_thread"]
 
@@ -36,19 +36,23 @@ def run_in_main_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> 
     the current worker's (the loop or application it was started from). An
     ``async def`` function runs as a task on the home loop. Called on the home
     thread itself, a plain function runs directly (waiting for yourself would
-    deadlock).
+    deadlock). A home blocked waiting for workers (``await_workers``, an
+    application quitting) still runs these calls, so the worker can end.
 
     Raises
     ------
     Exception
         Whatever *fn* raised, re-raised here.
     RuntimeError
-        If there is no home to run on, or an ``async def`` is called from the
-        home thread (await it instead), or the home has no asyncio loop.
+        If there is no home to run on, or it has shut down (or shuts down
+        before running the call); if an ``async def`` is called from the home
+        thread (await it instead), or the home has no asyncio loop, or is
+        blocked waiting for workers.
     """
     worker = current_worker_var.get()
     scope = worker._scope if worker is not None and worker._scope is not None else None
-    dispatcher = (scope or current_scope()).dispatcher
+    scope = scope or current_scope()
+    dispatcher = scope.dispatcher
     is_coroutine = asyncio.iscoroutinefunction(fn)
     if dispatcher.in_home_thread():
         if is_coroutine:
@@ -62,17 +66,46 @@ def run_in_main_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> 
             "this worker's home is a Qt application without an asyncio loop: "
             "async functions need qasync (or asyncio) to run on it"
         )
-    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    call = _HomeCall(scope, functools.partial(fn, *args, **kwargs), is_coroutine)
+    scope.call_at_home(call)
+    return call.future.result()
 
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
+
+class _HomeCall:
+    """One ``run_in_main_thread`` call: run once at home, its outcome in a future.
+
+    The home runs it from its queue, or earlier, while it is blocked waiting
+    for workers (``await_workers``, an application quitting): whichever
+    comes first; the other finds it done.
+    """
+
+    def __init__(self, scope: WorkerScope, call: Callable[[], Any], is_coroutine: bool) -> None:
+        self._scope = scope
+        self._call = call
+        self._is_coroutine = is_coroutine
+        self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def run(self, *, blocked: bool = False) -> None:
+        """Run the call here, the home thread (see ``HomeCall``)."""
+        self._scope.home_call_done(self)
+        future = self.future
+        if future.done() or not future.set_running_or_notify_cancel():
+            return
+        if self._is_coroutine and blocked:
+            future.set_exception(
+                RuntimeError(
+                    "run_in_main_thread: the home thread is blocked waiting for workers "
+                    "to finish (await_workers, or the application quitting): an async "
+                    "function cannot run there now"
+                )
+            )
             return
         try:
-            result = fn(*args, **kwargs)
+            result = self._call()
         except BaseException as exc:
             future.set_exception(exc)
             return
-        if not is_coroutine:
+        if not self._is_coroutine:
             future.set_result(result)
             return
         task = asyncio.ensure_future(result)
@@ -87,8 +120,12 @@ def run_in_main_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> 
 
         task.add_done_callback(transfer)
 
-    dispatcher.post(run)
-    return future.result()
+    def fail(self, exc: BaseException) -> None:
+        """Give up: the waiting worker gets *exc* (any thread)."""
+        try:
+            self.future.set_exception(exc)
+        except concurrent.futures.InvalidStateError:  # it ran meanwhile
+            pass
 
 
 @overload

@@ -56,16 +56,22 @@ class _Mailbox(QObject):
 
     wake = QtCore.Signal()  # type: ignore[attr-defined]  # qtpy's stubs omit it
 
-    def __init__(self, deliver: Callable[[], None]) -> None:
+    def __init__(
+        self, deliver: Callable[[], None], interrupted: Callable[[BaseException], None]
+    ) -> None:
         super().__init__()
         self._deliver = deliver
+        self._interrupted = interrupted
         self.wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
 
     # A declared slot runs in this object's thread; PyQt would run a plain
     # Python method through a proxy living in the thread that connected.
     @QtCore.Slot()  # type: ignore[attr-defined, untyped-decorator]
     def _on_wake(self) -> None:
-        self._deliver()
+        try:
+            self._deliver()
+        except BaseException as exc:  # never into Qt: PyQt6 aborts the process on it
+            self._interrupted(exc)
 
 
 class QtDispatcher(Dispatcher):
@@ -73,6 +79,11 @@ class QtDispatcher(Dispatcher):
 
     Nothing raised by a posted call escapes into Qt (PyQt aborts the
     application on an exception in a slot): it goes to ``sys.excepthook``.
+    A ``KeyboardInterrupt`` or ``SystemExit`` from a callback ends the
+    application as it would end a script: ``sys.excepthook`` shows the
+    interrupt, then ``app.exec()`` returns (130 for an interrupt, the exit
+    status for ``SystemExit``); the deliveries after it still run, at quit
+    or at the next wake-up.
     """
 
     def __init__(self, app: QCoreApplication) -> None:
@@ -80,11 +91,18 @@ class QtDispatcher(Dispatcher):
         self._app = app
         if QThread.currentThread() != app.thread():
             self.home_thread_id = threading.main_thread().ident or self.home_thread_id
-        self._mailbox = _Mailbox(self.flush)
+        self._mailbox = _Mailbox(self.flush, self._interrupted)
         self._mailbox.moveToThread(app.thread())
 
     def _wake(self) -> None:
         self._mailbox.wake.emit()
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """A callback raised a ``BaseException`` (home thread): end ``app.exec()``."""
+        if isinstance(exc, Exception):  # pragma: no cover - flush reports these itself
+            self.report_exception(exc, "Exception in a delivery", {})
+            return
+        self._app.exit(_exit_status(exc))
 
     def report_exception(self, exc: BaseException, message: str, context: dict[str, Any]) -> None:
         sys.stderr.write(f"{message}\n")
@@ -140,6 +158,18 @@ def nested_qt_loop(loop: object) -> NestedQtLoop | None:
     if type(loop).__module__.partition(".")[0] in _QT_DRIVEN_LOOPS:
         return None
     return _NestedQtLoop()
+
+
+def _exit_status(exc: BaseException) -> int:
+    """The status Python would exit with, showing what Python would show."""
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        sys.stderr.write(f"{code}\n")
+        return 1
+    sys.excepthook(type(exc), exc, exc.__traceback__)
+    return 130 if isinstance(exc, KeyboardInterrupt) else 1
 
 
 def make_app_scope(app: QCoreApplication) -> WorkerScope:

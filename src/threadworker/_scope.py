@@ -17,11 +17,12 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._current import current_worker_var
 from ._dispatch import AsyncioDispatcher, Dispatcher
 from ._pool import ThreadPool
+from ._sizes import DEFAULT_MAX_BYTES_IN_FLIGHT
 from ._thread_loop import loop_set_for_this_thread
 
 if TYPE_CHECKING:
@@ -38,6 +39,16 @@ QT_BINDINGS = ("PyQt6", "PySide6", "PyQt5", "PySide2")
 # outlives its home, and nothing here is shared between homes.
 _scopes: weakref.WeakKeyDictionary[object, WorkerScope] = weakref.WeakKeyDictionary()
 _scopes_lock = threading.Lock()
+
+
+class HomeCall(Protocol):
+    """A call worker code waits on (``run_in_main_thread``), to run at home."""
+
+    def run(self, *, blocked: bool = False) -> None:
+        """Run it (home thread); *blocked*: the home is waiting for workers."""
+
+    def fail(self, exc: BaseException) -> None:
+        """Give up on it: the waiting worker gets *exc* (any thread)."""
 
 
 def default_max_threads() -> int:
@@ -60,6 +71,7 @@ class WorkerScope:
         self.shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT
         self.max_processes = default_max_threads()
         self.terminate_after = DEFAULT_TERMINATE_AFTER
+        self.max_bytes_in_flight = DEFAULT_MAX_BYTES_IN_FLIGHT
         self.closed = False
         self._pool: ThreadPool | None = None
         self._process_pool: ProcessPool | None = None
@@ -68,6 +80,10 @@ class WorkerScope:
         # Other things to end with the home (QThreads of new_worker_qthread):
         # key -> a callable that ends it within a timeout.
         self._extras: dict[object, Callable[[float], None]] = {}
+        # Calls workers wait on (run_in_main_thread) that have not run yet: a
+        # home blocked waiting for workers runs them, so neither waits for ever.
+        self._home_calls: list[HomeCall] = []
+        self._home_wake = threading.Condition(threading.Lock())
 
     @property
     def pool(self) -> ThreadPool:
@@ -121,20 +137,85 @@ class WorkerScope:
         with self._lock:
             return list(self._active)
 
+    def call_at_home(self, call: HomeCall) -> None:
+        """Run *call* on the home thread, even while it waits for workers (any thread).
+
+        Raises
+        ------
+        RuntimeError
+            If the home has shut down: nothing would ever run it.
+        """
+        with self._home_wake:
+            self._home_calls.append(call)
+            self._home_wake.notify_all()
+        self.dispatcher.post(call.run)
+        if not self.dispatcher.is_alive():
+            self.home_call_done(call)
+            raise RuntimeError(
+                "the worker's home (its event loop or application) has shut down: "
+                "nothing runs on it any more"
+            )
+
+    def home_call_done(self, call: HomeCall) -> None:
+        """Forget *call*: it ran, or was given up on."""
+        with self._home_wake:
+            if call in self._home_calls:
+                self._home_calls.remove(call)
+
+    def _take_home_calls(self) -> list[HomeCall]:
+        with self._home_wake:
+            calls, self._home_calls = self._home_calls, []
+        return calls
+
+    def _fail_home_calls(self) -> None:
+        error = RuntimeError(
+            "the worker's home (its event loop or application) shut down before the call ran"
+        )
+        for call in self._take_home_calls():
+            call.fail(error)
+
     def quit_and_wait(self, timeout: float | None) -> list[WorkerBase[Any]]:
         """Ask every worker to quit; wait up to *timeout* s for their threads.
 
         Returns the workers whose thread is still running. Their ``finished``
-        is delivered later, on the home thread.
+        is delivered later, on the home thread. Called on the home thread, it
+        runs the ``run_in_main_thread`` calls workers make meanwhile (a worker
+        waiting for one would otherwise never end).
         """
         workers = self.active_workers()
         for worker in workers:
             worker.quit()
         deadline = None if timeout is None else time.monotonic() + timeout
-        for worker in workers:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            worker._thread_done.wait(remaining)
+        if not self.dispatcher.in_home_thread():
+            for worker in workers:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                worker._thread_done.wait(remaining)
+        else:
+            self._wait_serving(workers, deadline)
         return [w for w in workers if not w._thread_done.is_set()]
+
+    def _wait_serving(self, workers: list[WorkerBase[Any]], deadline: float | None) -> None:
+        """Wait for the workers' threads, running their calls home meanwhile."""
+        wake = self._home_wake
+
+        def notify() -> None:
+            with wake:
+                wake.notify_all()
+
+        for worker in workers:
+            worker._thread_done.notify_on_set(notify)
+        while True:
+            for call in self._take_home_calls():
+                call.run(blocked=True)
+            with wake:
+                if self._home_calls:
+                    continue
+                if all(w._thread_done.is_set() for w in workers):
+                    return
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return
+                wake.wait(remaining)
 
     async def aclose(self) -> None:
         """End every worker and the pool; runs on the home loop as it closes."""
@@ -148,7 +229,7 @@ class WorkerScope:
             await asyncio.wait(waits, timeout=self.shutdown_timeout)
             for task in waits:
                 task.cancel()
-        self._end(self.active_workers())
+        self._end(self.active_workers(), finish=True)
 
     def close_blocking(self, *, deliver: bool) -> None:
         """End every worker and the pool without a running loop.
@@ -172,9 +253,19 @@ class WorkerScope:
                 and time.monotonic() < deadline
             ):
                 self.dispatcher.flush()
-        self._end(still_running)
+        self._end(still_running, finish=deliver)
 
-    def _end(self, abandoned: list[WorkerBase[Any]]) -> None:
+    def _end(self, abandoned: list[WorkerBase[Any]], *, finish: bool) -> None:
+        """End the scope; *finish*: end abandoned workers' signals here (home thread).
+
+        An abandoned worker's outcome could never be delivered (its home is
+        gone): it ends ``aborted`` now, so that awaiting it later raises
+        ``WorkerAborted`` instead of waiting for ever.
+        """
+        if finish:
+            for worker in abandoned:
+                worker._abandon()
+        self._fail_home_calls()
         self._end_extras()
         pool = self._pool
         if pool is not None:
@@ -340,6 +431,7 @@ def configure(
     shutdown_timeout: float | None = None,
     max_processes: int | None = None,
     terminate_after: float | None = None,
+    max_bytes_in_flight: int | None = None,
 ) -> None:
     """Configure the workers of the calling context's loop or application.
 
@@ -362,11 +454,22 @@ def configure(
         Seconds a process worker asked to quit gets to stop by itself (a
         generator at its next ``yield``, a function by returning) before its
         process is killed (default 1). It then ends ``aborted``.
+    max_bytes_in_flight : int, optional
+        How many bytes of yielded values may wait between a generator worker
+        (thread or process) and the home, and in each ``async for`` over it,
+        before the generator blocks at its next ``yield`` (default 32 MiB).
+        Sizes are read cheaply: ``len()`` of ``bytes``/``bytearray``/``str``,
+        ``.nbytes`` of arrays and memoryviews; other values count as a small
+        constant (and the count of values is bounded too). One value larger
+        than the budget still passes, alone. Takes effect for workers started
+        afterwards.
 
     Raises
     ------
     ValueError
         If a value is out of range.
+    TypeError
+        If ``max_bytes_in_flight`` is not an integer.
     RuntimeError
         If there is no running loop or QApplication to configure.
     """
@@ -383,6 +486,12 @@ def configure(
         scope.terminate_after = _at_least("terminate_after", terminate_after, 0)
     if shutdown_timeout is not None:
         scope.shutdown_timeout = _at_least("shutdown_timeout", shutdown_timeout, 0)
+    if max_bytes_in_flight is not None:
+        if isinstance(max_bytes_in_flight, bool) or not isinstance(max_bytes_in_flight, int):
+            raise TypeError(
+                f"max_bytes_in_flight must be an int (bytes), not {max_bytes_in_flight!r}"
+            )
+        scope.max_bytes_in_flight = _at_least("max_bytes_in_flight", max_bytes_in_flight, 1)
 
 
 N = TypeVar("N", int, float)

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar, overload
 
 from ._latch import Latch
+from ._sizes import BARE_TYPES, DEFAULT_MAX_BYTES_IN_FLIGHT, payload_size
 
 if TYPE_CHECKING:
     from typing import Self
@@ -43,8 +44,10 @@ class SignalLike(Protocol):
 
 CallbackT = TypeVar("CallbackT", bound="Callable[..., Any] | SignalLike")
 
-#: An async iterator of a signal holding this many unread values stops the
-#: worker's delivery (and so, through its bounded channel, the generator).
+#: An async iterator of a signal holding this many unread values (or unread
+#: bytes past its signal's byte budget) stops the worker's delivery, and so,
+#: through its bounded channel, the generator. Delivery resumes when the
+#: reader has taken it down to half of both.
 ITERATOR_HIGH_WATER = 256
 
 
@@ -122,11 +125,13 @@ class SignalInstance(Generic[T]):
 
     __slots__ = (
         "__weakref__",
+        "_byte_budget",
         "_closed",
         "_iterators",
         "_latch",
         "_lock",
         "_on_space",
+        "_on_wait",
         "_owner_hold",
         "_owner_ref",
         "_signal",
@@ -142,7 +147,9 @@ class SignalInstance(Generic[T]):
         # from any thread, and a read-copy-write would lose a racing one.
         self._lock = threading.Lock()
         self._latch: Latch[T] | None = Latch() if signal.once else None
-        self._waiters: list[Latch[T]] = []
+        # Appended by awaiters on any thread, taken one by one by the home:
+        # deque operations are atomic, so no awaiter is lost in between.
+        self._waiters: deque[Latch[T]] = deque()
         # Weak, so an iterator abandoned by ``break`` is dropped; a plain list
         # (replaced, never mutated) because emission walks it per value.
         self._iterators: list[weakref.ref[_SignalIterator[T]]] = []
@@ -151,6 +158,9 @@ class SignalInstance(Generic[T]):
         # Normally the owner is held weakly; it may hold itself through a
         # signal (see WorkerBase._signal_awaited: ``await create_worker(f).returned``).
         self._owner_hold: object = None
+        # Called (from the awaiting thread) when a coroutine starts to wait.
+        self._on_wait: Callable[[], None] | None = None
+        self._byte_budget = DEFAULT_MAX_BYTES_IN_FLIGHT
 
     @property
     def signal(self) -> str:
@@ -223,7 +233,7 @@ class SignalInstance(Generic[T]):
             return True
         if self._latch is not None and self._latch.has_waiters():
             return True
-        return any(w.has_waiters() for w in self._waiters) or any(
+        return any(w.has_waiters() for w in list(self._waiters)) or any(
             ref() is not None for ref in self._iterators
         )
 
@@ -263,25 +273,30 @@ class SignalInstance(Generic[T]):
         if self._closed is not None:
             return
         dead = False
+        interrupt: BaseException | None = None
         for slot in self._slots:
             try:
                 if not slot.call(args):
                     dead = True
             except Exception as exc:
                 self._report(exc, f"Exception in callback {slot!r} of {self.signal}")
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: after the rest
+                interrupt = interrupt or exc
         if dead:
             self._drop_dead_slots()
         payload: Any = args[0] if args else None
         if self._latch is not None:
             self._latch.set_result(payload)
         elif self._waiters:
-            waiters, self._waiters = self._waiters, []
-            for latch in waiters:
-                latch.set_result(payload)
+            _resolve_all(self._waiters, payload)
         for ref in self._iterators:
             iterator = ref()
             if iterator is not None:
                 iterator._push(payload)
+        if interrupt is not None:
+            # Every receiver got this emission; now it propagates as from
+            # any callback (see Dispatcher.flush: later deliveries survive).
+            raise interrupt
 
     def _emit_value(self, value: Any) -> None:
         """Deliver a one-argument emission: :meth:`_emit_here` minus the tuple.
@@ -291,25 +306,30 @@ class SignalInstance(Generic[T]):
         if self._closed is not None:
             return
         dead = False
+        interrupt: BaseException | None = None
         for slot in self._slots:
             try:
                 if not slot.call_one(value):
                     dead = True
             except Exception as exc:
                 self._report(exc, f"Exception in callback {slot!r} of {self.signal}")
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: after the rest
+                interrupt = interrupt or exc
         if dead:
             self._drop_dead_slots()
         if self._waiters:
-            waiters, self._waiters = self._waiters, []
-            for latch in waiters:
-                latch.set_result(value)
-        for ref in self._iterators:
-            iterator = ref()
-            if iterator is not None:
-                iterator._buffer.append(value)  # _push, inlined: once per value
-                wakeup = iterator._wakeup
-                if wakeup is not None and not wakeup.done():
-                    wakeup.set_result(None)
+            _resolve_all(self._waiters, value)
+        if self._iterators:
+            size = 0 if type(value) in BARE_TYPES else payload_size(value)
+            for ref in self._iterators:
+                iterator = ref()
+                if iterator is not None:
+                    iterator._bytes_pushed += size
+                    iterator._buffer.append(value)  # _push, inlined: once per value
+                    if iterator._wakeup is not None:
+                        iterator._wake()
+        if interrupt is not None:
+            raise interrupt
 
     def _report(self, exc: BaseException, message: str) -> None:
         owner = self._owner_ref()
@@ -320,10 +340,19 @@ class SignalInstance(Generic[T]):
 
     @property
     def _congested(self) -> bool:
-        """Whether an async iterator has too many unread values."""
+        """Whether an async iterator has too many unread values or bytes (home thread).
+
+        A congested iterator is marked, so that its reader calls ``_on_space``
+        once it has read its way down to half.
+        """
+        budget = self._byte_budget
         for ref in self._iterators:
             iterator = ref()
-            if iterator is not None and len(iterator._buffer) >= ITERATOR_HIGH_WATER:
+            if iterator is not None and (
+                len(iterator._buffer) >= ITERATOR_HIGH_WATER
+                or iterator._bytes_pushed - iterator._bytes_read >= budget
+            ):
+                iterator._holding = True
                 return True
         return False
 
@@ -341,9 +370,12 @@ class SignalInstance(Generic[T]):
             return
         if self._latch is not None:
             self._latch.set_exception(reason)
-        waiters, self._waiters = self._waiters, []
-        for latch in waiters:
-            latch.set_exception(reason)
+        waiters = self._waiters
+        while waiters:
+            try:
+                waiters.popleft().set_exception(reason)
+            except IndexError:  # pragma: no cover - taken meanwhile
+                break
         self._end_iterators()
 
     def _end_iterators(self) -> None:
@@ -367,12 +399,20 @@ class SignalInstance(Generic[T]):
             awaited(self)
         del owner, awaited  # the frame must not keep the owner alive while it waits
         if self._latch is not None:
-            return (yield from self._latch.__await__())
+            return (yield from self._latch.__await__(self._on_wait))
         if self._closed is not None:
             raise self._closed
         latch: Latch[T] = Latch()
         self._waiters.append(latch)
-        return (yield from latch.__await__())
+        # Re-checked after listing the latch: a close that emptied the list
+        # just before would otherwise leave this awaiter waiting for ever.
+        closed = self._closed_reason()
+        if closed is not None:
+            latch.set_exception(closed)
+        return (yield from latch.__await__(self._on_wait))
+
+    def _closed_reason(self) -> BaseException | None:
+        return self._closed
 
     def _forget_iterator(self, dead: weakref.ref[_SignalIterator[T]]) -> None:
         self._iterators = [ref for ref in self._iterators if ref is not dead]
@@ -390,23 +430,47 @@ class SignalInstance(Generic[T]):
         return iterator
 
 
+def _resolve_all(waiters: deque[Latch[Any]], value: object) -> None:
+    """Resolve the latches listed now; one listed meanwhile waits for the next."""
+    for _ in range(len(waiters)):
+        waiters.popleft().set_result(value)
+
+
 _END: Any = object()
 _CLOSED = RuntimeError("closed")  # the reason of a fired one-shot signal: never raised
 _SignalIteratorT = TypeVar("_SignalIteratorT", bound="_SignalIterator[Any]")
 
 
 class _SignalIterator(AsyncIterator[T]):
-    """Buffers one subscriber's emissions; ends when the signal closes."""
+    """Buffers one subscriber's emissions; ends when the signal closes.
 
-    __slots__ = ("__weakref__", "_buffer", "_signal_ref", "_wakeup")
+    Values are pushed on the owner's home thread; the reader may run on any
+    loop, in any thread, and is woken on its own loop.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_buffer",
+        "_bytes_pushed",
+        "_bytes_read",
+        "_holding",
+        "_signal_ref",
+        "_wakeup",
+    )
 
     def __init__(self, signal: SignalInstance[T]) -> None:
         self._buffer: deque[Any] = deque()
         self._wakeup: asyncio.Future[None] | None = None
         # Weak, so an iterator abandoned by ``break`` is collected and dropped.
         self._signal_ref = weakref.ref(signal)
+        # Bytes of the values pushed (home thread) and read (reader): one
+        # writer each, so no lock; the difference is what waits here.
+        self._bytes_pushed = 0
+        self._bytes_read = 0
+        self._holding = False  # delivery was stopped for this iterator
 
     def _push(self, value: object) -> None:
+        self._bytes_pushed += payload_size(value)
         self._buffer.append(value)
         self._wake()
 
@@ -415,27 +479,55 @@ class _SignalIterator(AsyncIterator[T]):
         self._wake()
 
     def _wake(self) -> None:
+        """Wake the reader, on its own loop (called after appending)."""
         waiter = self._wakeup
-        if waiter is not None and not waiter.done():
+        if waiter is None or waiter.done():
+            return
+        loop = waiter.get_loop()
+        if asyncio._get_running_loop() is loop:
             waiter.set_result(None)
+            return
+        try:
+            loop.call_soon_threadsafe(_wake_future, waiter)
+        except RuntimeError:  # the reader's loop closed: nobody to wake
+            pass
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> T:
-        while not self._buffer:
-            self._wakeup = asyncio.get_running_loop().create_future()
+        buffer = self._buffer
+        while not buffer:
+            wakeup = asyncio.get_running_loop().create_future()
+            self._wakeup = wakeup
+            # Re-checked after publishing the future: a value pushed (in the
+            # home thread) before it saw the future would otherwise wait
+            # for the next one.
+            if buffer:
+                self._wakeup = None
+                break
             try:
-                await self._wakeup
+                await wakeup
             finally:
                 self._wakeup = None
-        value = self._buffer.popleft()
+        value = buffer.popleft()
         if value is _END:
-            self._buffer.appendleft(_END)
+            buffer.appendleft(_END)
             self._ended()
-        if len(self._buffer) == ITERATOR_HIGH_WATER // 2:
+        if type(value) not in BARE_TYPES:
+            self._bytes_read += payload_size(value)
+        if self._holding and self._below_low_water():
+            self._holding = False
             self._make_space()
         return value  # type: ignore[no-any-return]
+
+    def _below_low_water(self) -> bool:
+        signal = self._signal_ref()
+        budget = DEFAULT_MAX_BYTES_IN_FLIGHT if signal is None else signal._byte_budget
+        return (
+            len(self._buffer) <= ITERATOR_HIGH_WATER // 2
+            and self._bytes_pushed - self._bytes_read <= budget // 2
+        )
 
     def _ended(self) -> NoReturn:
         """Finish the iteration (subclasses may raise something else)."""
@@ -449,6 +541,11 @@ class _SignalIterator(AsyncIterator[T]):
     def __del__(self) -> None:
         # Abandoned (``break``), maybe while delivery waited for room in it.
         self._make_space()
+
+
+def _wake_future(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class _Slot:

@@ -140,6 +140,7 @@ class WorkerBase(WorkerBaseSignals[R]):
         if SignalsClass is not None:
             adopt_signals(self, SignalsClass)
         self._warning_hooks: WarningHooks | None = None  # as they were at start
+        self._abandoned = False  # its home shut down while it still ran
 
     _is_generator = False
 
@@ -563,6 +564,16 @@ class WorkerBase(WorkerBaseSignals[R]):
     def _finished_cleanup(self) -> None:
         """Fail pending control awaitables; subclasses extend."""
 
+    def _abandon(self) -> None:
+        """Its home shuts down without it (home thread): end it ``aborted`` now.
+
+        The work may still be running, but nothing it does will be delivered:
+        this is its last delivery, so a later ``await`` raises at once instead
+        of waiting for ever.
+        """
+        self._abandoned = True
+        self._finish("aborted", None)
+
     def _settle(self, signal: SignalInstance[Any]) -> None:
         """Bring a signal up to date with the worker's state."""
         name = signal.name
@@ -578,7 +589,10 @@ class WorkerBase(WorkerBaseSignals[R]):
         if name == "returned" and outcome == "errored":
             reason = self._fired["errored"]
         elif name == "returned" and outcome == "aborted":
-            reason = WorkerAborted(f"{self._signal_owner_name()} was quit before it returned")
+            reason = WorkerAborted(
+                f"{self._signal_owner_name()} was quit before it returned"
+                + (_ABANDONED_NOTE if self._abandoned else "")
+            )
         else:
             reason = WorkerFinishedError(
                 f"{self._signal_owner_name()} has finished ({outcome}): "
@@ -845,6 +859,12 @@ class FunctionWorker(WorkerBase[R]):
             Always.
         """
         raise TypeError(_generator_only("toggle_pause", self._name))
+
+
+_ABANDONED_NOTE = (
+    ", and abandoned: it was still running when its event loop or application "
+    "shut down (after shutdown_timeout), so its outcome is never delivered"
+)
 
 
 def _generator_only(method: str, name: str) -> str:
