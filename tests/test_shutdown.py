@@ -415,7 +415,15 @@ SECOND_CTRL_C = """
 import asyncio, multiprocessing, os, sys, time
 sys.path.insert(0, {tests!r})
 import process_jobs as jobs
-from threadworker import configure, create_worker
+from threadworker import _scope, configure, create_worker
+
+closing = _scope.WorkerScope.aclose
+
+async def aclose(self):  # says when the shutdown has begun
+    print("shutting down", flush=True)
+    await closing(self)
+
+_scope.WorkerScope.aclose = aclose
 
 async def wait_for(path):
     while not os.path.exists(path):
@@ -431,12 +439,10 @@ async def main():
     await create_worker(jobs.add, 1, 2, _executor="process")
     await wait_for({pid_file!r})
     workers = [p.pid for p in multiprocessing.active_children() if p.name == "threadworker-process"]
-    grandchildren = open({pid_file!r}).read().split()
+    with open({pid_file!r}) as pid_file:
+        grandchildren = pid_file.read().split()
     print("pids", *workers, *grandchildren, flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        print("shutting down", flush=True)
+    await asyncio.Event().wait()
 
 if __name__ == "__main__":
     asyncio.run(main())
@@ -449,8 +455,6 @@ def test_a_second_ctrl_c_during_shutdown_still_reaps_every_worker_process(
     tmp_path: Path,
 ) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
-    import process_jobs
-
     script = tmp_path / "main.py"
     script.write_text(
         SECOND_CTRL_C.format(
@@ -462,14 +466,21 @@ def test_a_second_ctrl_c_during_shutdown_still_reaps_every_worker_process(
     env = {**os.environ, "PYTHONWARNINGS": "default"}
     # A session of its own, so Ctrl+C can be sent the way a terminal does: to
     # the program's whole (foreground) process group.
-    program = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, str(script)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
         start_new_session=True,
-    )
+    ) as program:
+        interrupt_twice(program)
+
+
+def interrupt_twice(program: subprocess.Popen[str]) -> None:
+    """Ctrl+C, then Ctrl+C again once the shutdown has begun; check what is left."""
+    import process_jobs
+
     pids: list[int] = []
     try:
         assert program.stdout is not None

@@ -427,6 +427,7 @@ class _WorkerProcess:
         self._outgoing: SimpleQueue[tuple[str, int, Any] | None] = SimpleQueue()
         self._sender: threading.Thread | None = None
         self._sender_lock = threading.Lock()
+        self._sender_stopped = False
         number = next(_process_numbers)
         self.thread = threading.Thread(
             target=self._serve, name=f"threadworker-process-{number}", daemon=True
@@ -436,6 +437,8 @@ class _WorkerProcess:
     def send(self, message: tuple[str, int, Any]) -> None:
         """Queue a message for the process, in order; never waits (any thread)."""
         with self._sender_lock:
+            if self._sender_stopped:
+                return  # the process has ended: nobody would read it
             if self._sender is None:
                 self._sender = threading.Thread(
                     target=self._send_queued, name=f"{self.thread.name}-sender", daemon=True
@@ -456,6 +459,7 @@ class _WorkerProcess:
         """Let the queued messages go, unless the process no longer reads them."""
         with self._sender_lock:
             sender, self._sender = self._sender, None
+            self._sender_stopped = True
         if sender is None:
             return
         self._outgoing.put(None)
