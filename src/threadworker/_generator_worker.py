@@ -97,6 +97,7 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         # Bytes of sent values not yet received, by their latch (under _control).
         self._unreceived: dict[int, int] = {}
         self._unreceived_bytes = 0
+        self._ended_before_quit = False  # quit() came after the generator ended
 
     _is_generator = True
 
@@ -229,6 +230,9 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
             self._job.control("send", (token, data))
 
     def _request_abort(self) -> None:
+        # A generator that already ended on its own was not cut short: its
+        # values are still delivered, even at shutdown (see _handle).
+        self._ended_before_quit = self._thread_done.is_set()
         with self._control:
             self._driver.request_abort()
             self._control.notify_all()
@@ -380,7 +384,12 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
     def _handle(self, item: Any) -> None:
         """Deliver one channel item (home thread)."""
         if type(item) is not Event:
-            if self._abort_requested and self._scope is not None and self._scope.closed:
+            if (
+                self._abort_requested
+                and not self._ended_before_quit
+                and self._scope is not None
+                and self._scope.closed
+            ):
                 # The home is shutting down: a value yielded before the quit has
                 # nobody left to show it (napari closed its viewer first). Qt's
                 # own queued signals are never run once the application quit.
