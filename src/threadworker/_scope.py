@@ -255,7 +255,7 @@ def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
 
     ``asyncio.run`` only cancels tasks: an infinite generator worker would
     otherwise outlive its loop. Wrapping ``close`` on this one instance is the
-    hook every loop (asyncio's, qasync's) goes through.
+    hook every loop (asyncio's, uvloop's, qasync's, QtAsyncio's) goes through.
     """
     original_close = loop.close
 
@@ -280,7 +280,7 @@ def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
 
     try:
         loop.close = close  # type: ignore[method-assign]
-    except AttributeError:  # pragma: no cover - loops with slots (uvloop)
+    except AttributeError:  # pragma: no cover - a loop that takes no new attributes
         pass
 
 
