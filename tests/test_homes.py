@@ -195,3 +195,30 @@ def test_eager_tasks_start_await_and_iterate_workers(home: str) -> None:
     assert ran_eagerly
     assert values == [0, 1, 2, 3, 4]
     assert squared == 81
+
+
+def test_after_a_callback_raises_keyboard_interrupt_workers_still_deliver() -> None:
+    """As in a Jupyter kernel the user interrupts: the loop stops, then runs again."""
+    from threadworker import FunctionWorker
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # workers started before it runs deliver to it
+    try:
+        interrupted = FunctionWorker(lambda: "interrupted")
+        events: list[str] = []
+
+        def on_returned(_: object) -> None:
+            raise KeyboardInterrupt
+
+        interrupted.returned.connect(on_returned)
+        interrupted.finished.connect(lambda: events.append("finished"))
+        interrupted.start()
+        with pytest.raises(KeyboardInterrupt):  # it goes on to whoever runs the loop
+            loop.run_forever()
+        assert events == ["finished"]  # emitted from a finally all the same
+        later = FunctionWorker(lambda: "delivered")
+        later.start()
+        assert loop.run_until_complete(asyncio.wait_for(later.returned, WAIT)) == "delivered"
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
