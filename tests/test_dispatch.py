@@ -88,3 +88,19 @@ def test_calls_after_a_keyboard_interrupt_still_run() -> None:
         assert ran == ["before", "queued behind it", "posted later"]
     finally:
         loop.close()
+
+
+def test_posts_to_a_closed_qasync_loop_are_dropped(qapp: object) -> None:
+    qasync = pytest.importorskip("qasync")
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    assert app is not None
+    loop = qasync.QEventLoop(app)
+    dispatcher = AsyncioDispatcher(loop)
+    loop.close()
+    ran: list[int] = []
+    dispatcher.post(ran.append, 1)  # qasync would still start a timer for it
+    app.processEvents()
+    assert ran == []
+    assert not dispatcher.is_alive()
