@@ -104,3 +104,20 @@ def test_posts_to_a_closed_qasync_loop_are_dropped(qapp: object) -> None:
     app.processEvents()
     assert ran == []
     assert not dispatcher.is_alive()
+
+
+def test_a_home_run_by_hand_takes_back_calls_waiting_for_a_loop_timer() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        dispatcher = AsyncioDispatcher(loop)
+        ran: list[str] = []
+        dispatcher.post_yielding(lambda: ran.append("gave up its slice"))
+        # The loop stops for good before its timer fires (QtAsyncio as its
+        # application quits): the ending scope runs what is left, by hand.
+        dispatcher.run_by_hand()
+        dispatcher.flush()
+        assert ran == ["gave up its slice"]
+        loop.run_until_complete(asyncio.sleep(0.01))  # the stale timer finds nothing
+        assert ran == ["gave up its slice"]
+    finally:
+        loop.close()
