@@ -269,9 +269,10 @@ def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
                 scope.closed = True
             original_close()
         else:
-            # Nothing can be awaited: end the workers and make their last
-            # deliveries now, on the home thread, as an ``app.exec()`` home
-            # does. (Other loops refuse to close while running.)
+            # QtAsyncio's loop, closed as its application quits, runs nothing
+            # more (other loops refuse to close while running): nothing can be
+            # awaited. End the workers and make their last deliveries now, on
+            # the home thread, as an ``app.exec()`` home does.
             scope.close_blocking(deliver=scope.dispatcher.in_home_thread())
             original_close()
 
