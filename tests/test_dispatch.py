@@ -318,3 +318,36 @@ def test_an_interrupt_in_a_callback_leaves_the_loop_and_delivery_survives() -> N
         assert ran == [1, 2]
     finally:
         loop.close()
+
+
+def test_posts_to_a_closed_qasync_loop_are_dropped(qapp: object) -> None:
+    qasync = pytest.importorskip("qasync")
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    assert app is not None
+    loop = qasync.QEventLoop(app)
+    dispatcher = AsyncioDispatcher(loop)
+    loop.close()
+    ran: list[int] = []
+    dispatcher.post(ran.append, 1)  # qasync would still start a timer for it
+    app.processEvents()
+    assert ran == []
+    assert not dispatcher.is_alive()
+
+
+def test_a_home_run_by_hand_takes_back_calls_waiting_for_a_loop_timer() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        dispatcher = AsyncioDispatcher(loop)
+        ran: list[str] = []
+        dispatcher.post_yielding(lambda: ran.append("gave up its slice"))
+        # The loop stops for good before its timer fires (QtAsyncio as its
+        # application quits): the ending scope runs what is left, by hand.
+        dispatcher.run_by_hand()
+        dispatcher.flush()
+        assert ran == ["gave up its slice"]
+        loop.run_until_complete(asyncio.sleep(0.01))  # the stale timer finds nothing
+        assert ran == ["gave up its slice"]
+    finally:
+        loop.close()

@@ -100,6 +100,14 @@ class Dispatcher(ABC):
                 self._scheduled = True
                 self._wake()
 
+    def run_by_hand(self) -> None:
+        """From now on the home's scope runs what is posted, by :meth:`flush`.
+
+        For a home that is ending and will not run its loop again: calls
+        handed to the loop for later come back to this queue.
+        """
+        self.ending = True
+
     def has_pending(self) -> bool:
         """Whether posted calls are waiting to run."""
         return bool(self._pending)
@@ -163,6 +171,9 @@ class AsyncioDispatcher(Dispatcher):
         #: Set when the loop is not Qt's but a Qt loop may run nested in it.
         self.nested_qt: NestedQtLoop | None = None
         self._flushing = False
+        # Calls that gave up their time slice, waiting for a loop timer; kept
+        # here so a home that stops before the timer fires still runs them.
+        self._yielded: deque[Callable[[], object]] = deque()
 
     def _wake(self) -> None:
         nested = self.nested_qt
@@ -202,7 +213,17 @@ class AsyncioDispatcher(Dispatcher):
             return
         # asyncio runs callbacks already queued before timers that fell due
         # meanwhile; a zero-delay timer queues behind those timers instead.
-        self.loop.call_later(0, self.post, fn)
+        self._yielded.append(fn)
+        self.loop.call_later(0, self._resume_yielded)
+
+    def _resume_yielded(self) -> None:
+        if self._yielded:  # empty if the scope took them back (run_by_hand)
+            self.post(self._yielded.popleft())
+
+    def run_by_hand(self) -> None:
+        super().run_by_hand()
+        while self._yielded:
+            self.post(self._yielded.popleft())
 
     def report_exception(self, exc: BaseException, message: str, context: dict[str, Any]) -> None:
         self.loop.call_exception_handler({"message": message, "exception": exc, **context})

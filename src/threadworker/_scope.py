@@ -242,7 +242,7 @@ class WorkerScope:
         self.closed = True
         still_running = self.quit_and_wait(self.shutdown_timeout)
         if deliver:
-            self.dispatcher.ending = True  # nothing else will run what is posted now
+            self.dispatcher.run_by_hand()  # nothing else will run what is posted now
             # A flush runs what was posted; a channel drain that used up its time
             # slice re-posts itself, so flush until the ended workers reported.
             deadline = time.monotonic() + self.shutdown_timeout
@@ -372,33 +372,42 @@ def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
 
     ``asyncio.run`` only cancels tasks: an infinite generator worker would
     otherwise outlive its loop. Wrapping ``close`` on this one instance is the
-    hook every loop (asyncio's, qasync's) goes through.
+    hook every loop (asyncio's, uvloop's, qasync's, QtAsyncio's) goes through.
     """
     original_close = loop.close
 
     def close() -> None:
         if scope.closed or loop.is_closed():
             original_close()
-        elif not loop.is_running():
+        elif not loop.is_running() and not _closes_as_its_app_quits(loop):
             try:
                 loop.run_until_complete(scope.aclose())
             finally:
                 scope.closed = True
             original_close()
         else:
-            # Closed while it still runs: QtAsyncio's loop closes itself so
-            # when the application quits from outside it (``app.quit()``, the
-            # last window closed), and runs nothing after. Nothing can be
-            # awaited: end the workers and make their last deliveries now, on
-            # the home thread, as an ``app.exec()`` home does. (Other loops
-            # refuse to close while running.)
+            # QtAsyncio's loop, closed as its application quits, runs nothing
+            # more (other loops refuse to close while running): nothing can be
+            # awaited. End the workers and make their last deliveries now, on
+            # the home thread, as an ``app.exec()`` home does.
             scope.close_blocking(deliver=scope.dispatcher.in_home_thread())
             original_close()
 
     try:
         loop.close = close  # type: ignore[method-assign]
-    except AttributeError:  # pragma: no cover - loops with slots (uvloop)
+    except AttributeError:  # pragma: no cover - a loop that takes no new attributes
         pass
+
+
+def _closes_as_its_app_quits(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether *loop* is PySide6's QtAsyncio loop.
+
+    It closes itself when its application quits from outside it
+    (``app.quit()``, the last window closed) and runs nothing after that, not
+    even ``run_until_complete``; whether it still reports running then depends
+    on how far Qt got. Named by module: the core imports no Qt.
+    """
+    return type(loop).__module__.startswith("PySide6.QtAsyncio")
 
 
 def _qt_imported() -> bool:

@@ -10,9 +10,9 @@ homed on a loop that nobody runs. No public call tells "nothing was set"
 without that side effect, so that case alone — main thread, before 3.14 —
 reads the default policy's record of the set loop (:func:`_set_loop_before_3_14`).
 Those Python versions are frozen and the policy API is not deprecated on
-them. Everywhere else, and on every
-thread from 3.14 on (where ``get_event_loop`` no longer creates loops and
-policies are deprecated, to go in 3.16), only the public call is used.
+them. Everywhere else, and on every thread from 3.14 on (where
+``get_event_loop`` no longer creates loops and policies are deprecated, to go
+in 3.16), only the public call is used.
 """
 
 from __future__ import annotations
