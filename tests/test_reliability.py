@@ -16,6 +16,9 @@ from threadworker import FunctionWorker, GeneratorWorker
 WAIT = 10
 
 
+# A bound, not a speed check: its child takes ~30 s alone and far longer on a
+# loaded machine; the child's own subprocess timeout is the same.
+@pytest.mark.timeout(300)
 def test_a_hundred_thousand_workers_leave_memory_flat() -> None:
     code = textwrap.dedent(
         """
