@@ -11,6 +11,8 @@ import textwrap
 import threading
 from collections.abc import Generator
 
+import pytest
+
 from threadworker import FunctionWorker, GeneratorWorker
 
 WAIT = 10
