@@ -6,10 +6,12 @@ raises a ``BaseException``, executors that refuse work, and, for worker
 processes, steps of :func:`process_jobs.scripted` that kill the process or
 produce values that cannot cross (see ``PROCESS_STEPS``).
 
-Some faults expose bugs listed in issue #12 that are being fixed elsewhere:
-they stay out of the default run (:data:`KNOWN_BUGS`) and come back with
-``THREADWORKER_MACHINE_ITEMS=7,9`` (item numbers), or once their item is
-removed from :data:`KNOWN_BUGS` when its fix lands.
+Rules that expose a bug listed in issue #12 and not fixed yet stay out of the
+default run: list its item in :data:`KNOWN_BUGS` (they come back with
+``THREADWORKER_MACHINE_ITEMS=4,10``, item numbers). The items once listed
+(1, 4, 7, 9, 10, 11: BaseException callbacks, refusing executors, values that
+fail to unpickle at home, ``async for`` from another loop, quit racing start,
+controls from several threads at once) are fixed: every rule runs.
 """
 
 from __future__ import annotations
@@ -18,14 +20,7 @@ import concurrent.futures
 import os
 
 #: Issue #12 items whose rules are off by default, with what they expose.
-KNOWN_BUGS: dict[int, str] = {
-    1: "a value that pickles in the child but fails to unpickle in the parent hangs the worker",
-    4: "async for from a loop other than the worker's home misses wake-ups",
-    7: "a BaseException raised by a callback stops every later delivery on that loop",
-    9: "an executor that refuses work leaves the worker running for ever",
-    10: "quit() from another thread racing start() can leave a zombie",
-    11: "public methods called from several threads at the same time",
-}
+KNOWN_BUGS: dict[int, str] = {}
 
 _ENABLED = {
     int(item) for item in os.environ.get("THREADWORKER_MACHINE_ITEMS", "").split(",") if item
@@ -60,7 +55,12 @@ def executors() -> list[str]:
 
 
 def make_executor(kind: str) -> concurrent.futures.ThreadPoolExecutor | None:
-    """The executor for *kind*: None (threadworker's own), a live one, or a shut one."""
+    """The executor for *kind*: None (threadworker's own), a live one, or a shut one.
+
+    A shut one refuses the work: the worker ends ``errored`` (a RuntimeError
+    with the executor's error as ``__cause__``), then ``finished``, never
+    ``started``; ``start()`` itself does not raise.
+    """
     if kind == "default":
         return None
     executor = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="machine-executor")

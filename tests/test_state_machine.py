@@ -2,13 +2,15 @@
 
 Each example makes one worker (a generator running a random script, or a
 function; in threadworker's threads or a thread executor), then applies random
-rules: start, pause, resume, toggle_pause, send, quit — from the home thread
-or from other threads while the home delivers —, awaiting signals on the home
-loop and on a loop in another thread, (dis)connecting callbacks, callbacks
-that raise, letting the loop run. Faults come from ``faults.py``: callbacks
-raising ``Exception`` or ``BaseException`` subclasses, worker code raising a
-``BaseException``, executors that refuse work, worker processes that die or
-produce values that cannot cross.
+rules: start (by ``start()``, or by awaiting the worker, ``started``,
+``returned`` or ``finished``, or by ``async with``), pause, resume,
+toggle_pause, send, quit — from the home thread or from other threads while
+the home delivers —, awaiting signals on the home loop and on a loop in
+another thread, (dis)connecting callbacks, callbacks that raise, letting the
+loop run. Faults come from ``faults.py``: callbacks raising ``Exception`` or
+``BaseException`` subclasses, worker code raising a ``BaseException``,
+executors that refuse work, worker processes that die or produce values that
+cannot cross.
 
 After every step the signal order must hold; at teardown every send is
 accounted for (received exactly once, in each sender's order, or reported
@@ -18,8 +20,8 @@ outlived the worker. Runs on plain asyncio and on qasync, and with the worker
 in a worker process (``executor="process"``). ``make stress`` runs the long
 profile (``--hypothesis-profile=long``: thousands of examples).
 
-Rules that expose bugs listed in issue #12 and fixed elsewhere are off by
-default (``faults.KNOWN_BUGS``; ``THREADWORKER_MACHINE_ITEMS=4,7`` turns them on).
+Rules that expose bugs listed in issue #12 and not fixed yet are off by
+default (``faults.KNOWN_BUGS``; ``THREADWORKER_MACHINE_ITEMS=4`` turns one on).
 """
 
 from __future__ import annotations
@@ -115,10 +117,11 @@ class WorkerMachine(RuleBasedStateMachine):
         self.received: list[int] = []  # by the generator, in its thread
         self.raised = 0  # by worker code
         self.errored_seen: list[BaseException] = []
-        self.callback_raises = 0
-        self.direct_base_raises = 0  # callback BaseExceptions raised to a caller
-        self.started = False
-        self.start_raised = False
+        self.callback_raises = 0  # Exceptions raised by callbacks: each one reported
+        # BaseExceptions raised by callbacks, by emission (signal, events so far).
+        self.base_raised: dict[tuple[str, int], list[BaseException]] = {}
+        self.direct_base_raises: list[BaseException] = []  # propagated to a caller
+        self.started = False  # by start(), or by awaiting what runs it
         self.quit_before_start = False
         self.handles_errors = True
         self.error_awaited = False  # an awaiter of returned/errored was pending
@@ -126,8 +129,11 @@ class WorkerMachine(RuleBasedStateMachine):
         self.latches: list[Latch[None]] = []  # every control awaitable handed out
         self.other: OtherLoop | None = None
         self.remote: list[tuple[str, int, concurrent.futures.Future[Any]]] = []
+        self.home_awaits: list[tuple[str, int, asyncio.Future[Any]]] = []
         self.executor: concurrent.futures.ThreadPoolExecutor | None = None
         self.may_quit = True  # False: only teardown quits, so the work must end by itself
+        # A worker process died: a value it received just before may not be confirmed.
+        self.confirmations_may_die = False
 
     # -- helpers -----------------------------------------------------------------
     def run(self, awaitable: Awaitable[Any], bound: float = BOUND) -> Any:
@@ -149,11 +155,11 @@ class WorkerMachine(RuleBasedStateMachine):
         if kind == "quit":
             try:
                 self.latches.append(self.worker.quit())
-            except faults.CallbackBaseFault:
+            except faults.CallbackBaseFault as exc:
                 # Quit before start finishes right here: a callback's
                 # BaseException propagates to the caller, as Python would.
                 with self.lock:
-                    self.direct_base_raises += 1
+                    self.direct_base_raises.append(exc)
             return
         generator = self.generator
         if generator is None:
@@ -248,14 +254,49 @@ class WorkerMachine(RuleBasedStateMachine):
             with pytest.raises(RuntimeError, match="a worker runs once"):
                 self.run(start())
         else:
-            try:
-                self.run(start())
-            except RuntimeError:
-                # Only an executor that refuses work may make start() fail.
-                assert self.executor is not None
-                assert self.executor._shutdown
-                self.start_raised = True
+            # Never raises, also when the executor refuses the work: the
+            # worker then ends errored (see _check_errors).
+            self.run(start())
+            with pytest.raises(RuntimeError, match="a worker runs once"):
+                self.run(start())  # twice is a mistake, said at once
         self.started = True
+
+    @precondition(lambda self: not self.started)
+    @rule(how=st.sampled_from(["await", "started", "returned", "finished", "async with"]))
+    def start_by_awaiting(self, how: str) -> None:
+        """Awaiting the worker or what runs it starts it, unless it already finished."""
+        assert self.worker is not None
+        worker = self.worker
+        if how == "async with" and not self.may_quit:
+            how = "await"  # leaving the block quits the worker
+        finished_before = worker._state == "finished"
+
+        async def in_a_block() -> None:
+            async with worker as same:
+                assert same is worker
+                await asyncio.sleep(0)
+
+        async def suspended() -> asyncio.Future[Any]:
+            awaitable: Awaitable[Any] = (
+                worker
+                if how == "await"
+                else in_a_block()
+                if how == "async with"
+                else getattr(worker, how)
+            )
+            task = asyncio.ensure_future(_as_future(awaitable))
+            await asyncio.sleep(0)  # the task has run up to its first suspension
+            return task
+
+        task = self.run(suspended())
+        # It started now (even if it already finished: a quit before start).
+        assert worker._state != "created"
+        self.home_awaits.append((how, len(self.events), task))
+        if how in ("await", "returned") and not finished_before:
+            self.error_awaited = True  # an error now reaches that awaiter: handled
+        self.started = True
+        with pytest.raises(RuntimeError, match="a worker runs once"):
+            worker.start()  # it was started (or has finished): start() refuses
 
     @precondition(lambda self: not self.started and self.may_quit and faults.allowed(10))
     @rule()
@@ -267,7 +308,7 @@ class WorkerMachine(RuleBasedStateMachine):
 
         def quit_soon() -> None:
             barrier.wait(BOUND)
-            self.latches.append(worker.quit())
+            self._control("quit", "thread-0")  # first: finished right there, in this thread
 
         async def start() -> None:
             barrier.wait(BOUND)
@@ -384,6 +425,10 @@ class WorkerMachine(RuleBasedStateMachine):
         """Await a signal on a loop in another thread; checked at teardown."""
         assert self.worker is not None
         names = ONE_SHOT + (["yielded", "paused", "resumed"] if self.generator else [])
+        if self.worker._state == "created":
+            # Awaiting these would start it there, with that loop as its home:
+            # starting by awaiting is start_by_awaiting's, on the home loop.
+            names = [n for n in names if n not in ("started", "returned", "finished")]
         name = data.draw(st.sampled_from(names))
         signal = getattr(self.worker, name)  # made here, on the home thread
         if self.other is None:
@@ -423,8 +468,12 @@ class WorkerMachine(RuleBasedStateMachine):
             name = "finished"  # a function worker has no yielded/paused
 
         def raising(*_: object) -> None:
-            self.callback_raises += 1
-            raise fault("a callback bug")
+            exc = fault("a callback bug")
+            if isinstance(exc, Exception):
+                self.callback_raises += 1
+            else:  # the emission's other callbacks still run; then the first propagates
+                self.base_raised.setdefault((name, len(self.events)), []).append(exc)
+            raise exc
 
         getattr(self.worker, name).connect(raising)
         if name == "errored" and self.worker._state != "finished":
@@ -441,7 +490,14 @@ class WorkerMachine(RuleBasedStateMachine):
     # -- checks --------------------------------------------------------------------
     @invariant()
     def signal_order_holds(self) -> None:
-        _check_order(self.events, complete=False)
+        _check_order(self.events, complete=False, refused=bool(self._refused()))
+
+    @invariant()
+    def paused_between_paused_and_resumed(self) -> None:
+        """``is_paused`` is true from the delivered ``paused`` until ``resumed``, only."""
+        if self.generator is not None:
+            flow = [e for e in self.events if e in ("paused", "resumed")]
+            assert self.generator.is_paused == (flow[-1:] == ["paused"]), self.events
 
     def _collect(self) -> None:
         """Gather what the worker's code recorded elsewhere (a process variant)."""
@@ -451,9 +507,10 @@ class WorkerMachine(RuleBasedStateMachine):
             worker = self.worker
             if worker is None:
                 return
-            if self.started and not worker.abort_requested and not self.start_raised:
+            if self.started and not worker.abort_requested:
                 # Never quit: a finite script must end by itself, not by a quit.
-                if self.generator is not None and self.generator.is_paused:
+                # Resumed even if not paused yet: a pause may be on its way.
+                if self.generator is not None:
                     self._at_home("resume")
                 self.run(worker.finished)
                 assert "aborted" not in worker._fired
@@ -461,12 +518,13 @@ class WorkerMachine(RuleBasedStateMachine):
             self.run(worker.finished)
             self.spin()
             self._collect()
-            _check_order(self.events, complete=True)
+            _check_order(self.events, complete=True, refused=bool(self._refused()))
             assert self.events.count("finished") == 1
             self._check_sends()
             self._check_errors(worker)
             assert all(latch.done() for latch in self.latches), "a control awaitable hangs"
             self._check_remote(worker)
+            self._check_home_awaits(worker)
             # No thread outlives its worker.
             assert worker._thread_done.wait(BOUND)
         finally:
@@ -493,7 +551,13 @@ class WorkerMachine(RuleBasedStateMachine):
             except WorkerFinishedError:
                 continue
             delivered.append((sender, value))
-        assert sorted(self.received) == sorted(value for _, value in delivered)
+        confirmed = sorted(value for _, value in delivered)
+        if self.confirmations_may_die:  # received once each; every confirmed one among them
+            assert len(set(self.received)) == len(self.received), self.received
+            assert set(self.received) <= {value for _, value, _ in self.sent}
+            assert set(confirmed) <= set(self.received)
+        else:
+            assert sorted(self.received) == confirmed
         for sender in {s for s, _ in delivered}:
             mine = [value for s, value in delivered if s == sender]
             assert [value for value in self.received if value in mine] == mine
@@ -506,28 +570,50 @@ class WorkerMachine(RuleBasedStateMachine):
         expected = self.raised + self._refused()
         if self.handles_errors:
             assert len(self.errored_seen) == expected
+        if self._refused():
+            error = worker._fired["errored"]
+            assert isinstance(error, RuntimeError), error
+            assert "could not start" in str(error)
+            assert "its executor (ThreadPoolExecutor) refused the work" in str(error)
+            assert isinstance(error.__cause__, RuntimeError)  # the executor's own
+            assert "started" not in worker._fired
         if self.handles_errors or self.error_awaited or self.errored_connected:
             assert unhandled == []
         else:
             assert len(unhandled) == expected
         assert expected <= 1
-        assert len(callback_reports) == self.callback_raises - self._base_callback_raises()
+        assert len(callback_reports) == self.callback_raises
+        self._check_base_callback_raises()
 
     def _refused(self) -> int:
-        """1 if an executor refused the work and start() did not raise it (item 9)."""
+        """1 if an executor refused the work: it then ends errored, never started."""
         refusing = self.executor is not None and self.executor._shutdown
-        ran = self.started and not self.quit_before_start
-        return int(refusing and ran and not self.start_raised)
+        return int(refusing and self.started and not self.quit_before_start)
 
-    def _base_callback_raises(self) -> int:
-        """Callback BaseExceptions: they propagate as Python would, not reported per worker."""
-        loop_level = [
-            r
+    def _check_base_callback_raises(self) -> None:
+        """A callback's BaseException propagates, as Python would, once per emission.
+
+        It reaches the loop's handler (raised from a delivery the loop ran) or
+        the caller (a quit before start emits right there); the first of an
+        emission propagates, maybe as the context of a later one (``finished``
+        is emitted from a ``finally``). None reaches the worker's own report.
+        """
+        propagated = [
+            r["exception"]
             for r in self.reports
             if isinstance(r.get("exception"), faults.CallbackBaseFault)
             and r.get("worker") is not self.worker
-        ]
-        return len(loop_level) + self.direct_base_raises
+        ] + self.direct_base_raises
+        seen: list[BaseException] = []
+        for exc in propagated:
+            chained: BaseException | None = exc
+            while chained is not None:
+                seen.append(chained)
+                chained = chained.__context__
+        for emission, raised in self.base_raised.items():
+            assert any(raised[0] is exc for exc in seen), (emission, propagated)
+        everything = [exc for raised in self.base_raised.values() for exc in raised]
+        assert all(any(exc is mine for mine in everything) for exc in propagated)
 
     def _check_remote(self, worker: WorkerBase[Any]) -> None:
         """What each await on the other loop got agrees with the outcome."""
@@ -557,13 +643,37 @@ class WorkerMachine(RuleBasedStateMachine):
         if self.other is not None:
             assert self.other.reports == []
 
+    def _check_home_awaits(self, worker: WorkerBase[Any]) -> None:
+        """What each await that started the worker got agrees with the outcome."""
+        fired = worker._fired
+        for how, _, task in self.home_awaits:
+            try:
+                value: Any = self.run(task)
+            except BaseException as exc:
+                value = exc
+            if how == "async with":
+                assert value is None, value  # the block quit it and waited for it
+            elif how in ("await", "returned"):
+                if "returned" in fired:
+                    assert value is fired["returned"] or value == fired["returned"]
+                elif "errored" in fired:
+                    assert value is fired["errored"]
+                else:
+                    assert isinstance(value, WorkerAborted), value
+            elif how in fired:
+                assert value is None, value
+            else:  # ``started``, never emitted: refused, or quit before start
+                assert isinstance(value, WorkerFinishedError), (how, value)
 
-def _check_order(events: list[str], *, complete: bool) -> None:
+
+def _check_order(events: list[str], *, complete: bool, refused: bool = False) -> None:
     terminal = [e for e in events if e in TERMINAL]
     assert len(terminal) <= 1, events
     assert events.count("started") <= 1, events
     if "started" in events:
         assert events[0] == "started", events
+    elif refused:  # its executor refused the work: errored, and nothing else
+        assert set(events) <= {"errored", "finished"}, events
     else:  # only a worker quit before it started emits nothing else
         assert set(events) <= {"aborted", "finished"}, events
     if terminal:
@@ -631,25 +741,33 @@ class ProcessWorkerMachine(WorkerMachine):
         self._watch(worker, handles_errors)
 
     def _collect(self) -> None:
+        import process_jobs as jobs
+
         assert self.worker is not None
         with open(self.log) as log:
             lines = log.read().splitlines()
         os.unlink(self.log)
         self.received = [int(line.split()[1]) for line in lines if line.startswith("received")]
-        self.raised = lines.count("raised")
         fired = self.worker._fired
-        for fault in set(lines) & set(faults.PROCESS_STEPS):
-            # The fault ends the work: errored with the fault's error, unless a
-            # quit got there first.
-            if "errored" in fired:
-                self.raised += 1
-                expected = {"die": WorkerProcessDied, "unpicklable": TypeError}.get(
-                    fault, Exception
-                )
-                assert isinstance(fired["errored"], expected), fired["errored"]
-            else:
-                assert "aborted" in fired, fired
-                assert self.worker.abort_requested
+        reached = set(lines) & set(faults.PROCESS_STEPS)
+        # The process dies right after it received a value: its confirmation
+        # is lost with it (the send is reported undelivered).
+        self.confirmations_may_die = "die" in reached
+        # One error ends the work. The generator steps ahead of what is sent
+        # home: it may yield a value that cannot cross, then raise or die, so
+        # several may be logged; the outcome is one of them, unless a quit
+        # got there first.
+        causes = tuple(
+            {"die": WorkerProcessDied, "unpicklable": TypeError}.get(fault, Exception)
+            for fault in reached
+        ) + ((jobs.Planned,) if "raised" in lines else ())
+        if "errored" in fired:
+            assert isinstance(fired["errored"], causes), (lines, fired["errored"])
+            self.raised = 1
+        else:
+            assert not causes or "aborted" in fired, (lines, fired)
+            assert not causes or self.worker.abort_requested
+            self.raised = 0
 
 
 TestWorkerMachineAsyncio = WorkerMachine.TestCase
@@ -666,12 +784,6 @@ TestWorkerMachineProcess.settings = settings(
 # -- what the machine found, reduced to deterministic tests --------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #12 item 7, wider than listed: any BaseException (not only "
-    "KeyboardInterrupt/SystemExit) raised by a posted call or callback leaves the "
-    "dispatcher scheduled with nobody to flush it, so every later delivery on that loop is lost",
-)
 async def test_posted_calls_survive_a_base_exception_raised_by_an_earlier_one(
     loop_errors: list[dict[str, Any]],
 ) -> None:
