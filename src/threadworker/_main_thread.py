@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from ._current import current_worker_var
 from ._scope import WorkerScope, current_scope
+from ._signal import positional_limit
 
 __all__ = ["ensure_main_thread", "ensure_object_thread", "run_in_main_thread"]
 
@@ -231,22 +231,3 @@ def ensure_object_thread(
         return in_object_thread
 
     return decorate if func is None else decorate(func)
-
-
-def positional_limit(fn: Callable[..., Any]) -> int | None:
-    """How many positional arguments *fn* takes; None if any number.
-
-    Follows ``__wrapped__``, as :func:`inspect.signature` does, so a
-    ``functools.wraps`` decorator with ``*args`` counts as what it wraps.
-    """
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # no signature (some builtins): pass everything
-        return None
-    count = 0
-    for param in params:
-        if param.kind is param.VAR_POSITIONAL:
-            return None
-        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
-            count += 1
-    return count

@@ -754,19 +754,29 @@ def _is_qt_object(obj: object) -> bool:
     )
 
 
-def _max_positional(fn: Callable[..., Any], signal_nargs: int) -> int:
-    """How many of the signal's arguments *fn* accepts."""
+def positional_limit(fn: Callable[..., Any]) -> int | None:
+    """How many positional arguments *fn* takes; None if any number.
+
+    Follows ``__wrapped__``, as :func:`inspect.signature` does, so a
+    ``functools.wraps`` decorator with ``*args`` counts as what it wraps.
+    """
     try:
         params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # builtins without a signature: pass all
-        return signal_nargs
+    except (TypeError, ValueError):  # no signature (some builtins): pass everything
+        return None
     count = 0
     for param in params:
         if param.kind is param.VAR_POSITIONAL:
-            return signal_nargs
+            return None
         if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
             count += 1
-    return min(count, signal_nargs)
+    return count
+
+
+def _max_positional(fn: Callable[..., Any], signal_nargs: int) -> int:
+    """How many of the signal's arguments *fn* accepts."""
+    limit = positional_limit(fn)
+    return signal_nargs if limit is None else min(limit, signal_nargs)
 
 
 def _describe(callback: object) -> str:
