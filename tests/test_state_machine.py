@@ -118,6 +118,12 @@ class WorkerMachine(RuleBasedStateMachine):
         self.raised = 0  # by worker code
         self.errored_seen: list[BaseException] = []
         self.callback_raises = 0  # Exceptions raised by callbacks: each one reported
+        # ... of those, raised with no loop running in their thread (a quit before
+        # start from another thread emits there): reported to sys.excepthook.
+        self.hook_raises = 0
+        self.hook_reports: list[BaseException] = []
+        self.excepthook = sys.excepthook
+        sys.excepthook = lambda kind, exc, tb: self.hook_reports.append(exc)
         # BaseExceptions raised by callbacks, by emission (signal, events so far).
         self.base_raised: dict[tuple[str, int], list[BaseException]] = {}
         self.direct_base_raises: list[BaseException] = []  # propagated to a caller
@@ -470,7 +476,9 @@ class WorkerMachine(RuleBasedStateMachine):
         def raising(*_: object) -> None:
             exc = fault("a callback bug")
             if isinstance(exc, Exception):
-                self.callback_raises += 1
+                with self.lock:
+                    self.callback_raises += 1
+                    self.hook_raises += not _loop_running()
             else:  # the emission's other callbacks still run; then the first propagates
                 self.base_raised.setdefault((name, len(self.events)), []).append(exc)
             raise exc
@@ -537,6 +545,7 @@ class WorkerMachine(RuleBasedStateMachine):
                     assert not thread.is_alive(), "an executor thread outlived its worker"
             self.loop.close()
             asyncio.set_event_loop(None)
+            sys.excepthook = self.excepthook
         leftover = [t for t in threading.enumerate() if t.name.startswith("threadworker-")]
         for thread in leftover:
             thread.join(BOUND)
@@ -582,7 +591,9 @@ class WorkerMachine(RuleBasedStateMachine):
         else:
             assert len(unhandled) == expected
         assert expected <= 1
-        assert len(callback_reports) == self.callback_raises
+        assert len(callback_reports) == self.callback_raises - self.hook_raises
+        assert len(self.hook_reports) == self.hook_raises
+        assert all(isinstance(exc, faults.CallbackFault) for exc in self.hook_reports)
         self._check_base_callback_raises()
 
     def _refused(self) -> int:
@@ -684,6 +695,14 @@ def _check_order(events: list[str], *, complete: bool, refused: bool = False) ->
         assert len(terminal) == 1, events
     if complete:
         assert events[-1:] == ["finished"], events
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 async def _as_future(awaitable: Awaitable[Any]) -> Any:
