@@ -31,6 +31,7 @@ import argparse
 import ast
 import concurrent.futures
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -100,10 +101,12 @@ class Mutant:
     start: int  # byte offsets into the UTF-8 source
     end: int
     replacement: str
+    variant: int = 0  # tells apart mutants of the same kind at the same place
 
     @property
     def id(self) -> str:
-        return f"{self.module}:{self.line}:{self.kind}:{self.start}"
+        suffix = f"+{self.variant}" if self.variant else ""
+        return f"{self.module}:{self.line}:{self.kind}:{self.start}{suffix}"
 
     def apply(self, source: bytes) -> bytes:
         return source[: self.start] + self.replacement.encode() + source[self.end :]
@@ -295,13 +298,16 @@ def find_mutants(module: str) -> list[Mutant]:
     source = (PACKAGE / f"{module}.py").read_bytes()
     finder = _Finder(module, source)
     finder.visit(ast.parse(source))
-    valid = []
+    valid: list[Mutant] = []
+    seen: dict[str, int] = {}
     for mutant in finder.found:
         try:
             compile(mutant.apply(source), f"{module}.py", "exec")
         except SyntaxError:
             continue
-        valid.append(mutant)
+        variant = seen.get(mutant.id, 0)
+        seen[mutant.id] = variant + 1
+        valid.append(dataclasses.replace(mutant, variant=variant))
     return valid
 
 
@@ -508,7 +514,7 @@ def evaluate(
             key = _key(mutant, package, _tests_digest(mutant.module, sandboxes[0].root))
             cached = cache.get(key)
             if cached is not None:
-                return Result(**cached)  # type: ignore[arg-type]
+                return Result(**{**cached, "id": mutant.id})  # type: ignore[arg-type]
             with free_lock:
                 sandbox = free.pop()
             try:

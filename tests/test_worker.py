@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import functools
 import threading
+import warnings
 from collections.abc import Generator
 from typing import Any
 
@@ -609,3 +610,16 @@ async def test_a_cancelled_queued_function_releases_its_thread_flag() -> None:
     gate.set()
     await asyncio.wait_for(blocker.finished, WAIT)
     await asyncio.wait_for(queued.finished, WAIT)
+
+
+@pytest.mark.filterwarnings("always::UserWarning")
+async def test_warned_callbacks_run_on_the_loop_thread() -> None:
+    def warn() -> int:
+        warnings.warn("careful", UserWarning, stacklevel=1)
+        return 1
+
+    worker = FunctionWorker(warn)
+    threads: list[int] = []
+    worker.warned.connect(lambda _: threads.append(threading.get_ident()))
+    assert await asyncio.wait_for(worker, WAIT) == 1
+    assert threads == [threading.get_ident()]
