@@ -134,7 +134,8 @@ test-napari: $(NAPARI_VENV)/.installed napari-system
 	$(NAPARI_PY) tests_napari/swap_imports.py build/napari-tests
 	cd build/napari-tests && QT_API=pyqt6 $(XVFB) ../../$(NAPARI_PY) -m pytest -p no:pretty \
 		test_threading_progress.py test_magicgui.py::test_magicgui_add_threadworker
-	QT_API=pyqt6 $(XVFB) $(NAPARI_PY) -m pytest -p no:pretty tests_napari
+	QT_API=pyqt6 $(XVFB) $(NAPARI_PY) -m pytest -p no:pretty tests_napari \
+		--ignore=tests_napari/test_jupyter_napari.py
 
 # PySide6's QtAsyncio, a home of its own: the homes tests and the docs examples
 # in an environment with the full PySide6 (QtAsyncio is not in -Essentials).
@@ -171,3 +172,16 @@ stress: $(STAMP)
 MUTATION_ARGS ?= --jobs 2
 mutation: $(STAMP)
 	QT_API=$(QT_API) $(PY) benchmarks/mutate.py $(MUTATION_ARGS)
+
+# A napari viewer in a real Jupyter kernel with %gui qt (issue 14). Its own pytest run:
+# jupyter_client leaves an asyncio loop set in the test process. Not in CI yet: with
+# ipykernel 7 and %gui qt the kernel sometimes leaves a cell request unanswered (its main
+# thread idle in Qt's loop), 4 of 8 runs; the cause is not found.
+.PHONY: test-jupyter-napari
+$(NAPARI_VENV)/.installed-jupyter: $(NAPARI_VENV)/.installed
+	$(NAPARI_PY) -m pip install --quiet -e ".[qt,jupyter]"
+	touch $@
+
+test-jupyter-napari: $(NAPARI_VENV)/.installed-jupyter napari-system
+	QT_API=pyqt6 $(XVFB) $(NAPARI_PY) -m pytest -p no:pretty tests_napari/test_jupyter_napari.py
+
