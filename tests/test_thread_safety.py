@@ -345,9 +345,17 @@ async def test_toggles_from_many_threads_each_flip_the_state() -> None:
     per_thread = 300  # far fewer may run one thread after the other: no race
     probe = Probe()
     worker = GeneratorWorker(endless, probe)
+    toggles = THREADS * per_thread  # even: it ends paused, as it began
     transitions: list[str] = []
-    worker.paused.connect(lambda: transitions.append("paused"))
-    worker.resumed.connect(lambda: transitions.append("resumed"))
+    all_reported = asyncio.Event()
+
+    def record(kind: str) -> None:
+        transitions.append(kind)
+        if len(transitions) == 1 + toggles:
+            all_reported.set()
+
+    worker.paused.connect(lambda: record("paused"))
+    worker.resumed.connect(lambda: record("resumed"))
     paused = worker.pause()  # runs only between toggles
     worker.start()
     await asyncio.wait_for(paused, WAIT)
@@ -356,11 +364,13 @@ async def test_toggles_from_many_threads_each_flip_the_state() -> None:
         return [worker.toggle_pause() for _ in range(per_thread)]
 
     results = await asyncio.to_thread(together, *[toggle_some] * THREADS)
-    toggles = THREADS * per_thread  # even: it ends paused, as it began
     for batch in results:
         assert isinstance(batch, list), batch
         for latch in batch:
             await asyncio.wait_for(latch, WAIT)
+    # A pause latch completes at the next ``paused``, which may be an earlier
+    # request's: wait for every transition to be reported before reading the state.
+    await asyncio.wait_for(all_reported.wait(), WAIT)
     assert worker.is_paused
     # Every toggle is a transition, made and reported: none was swallowed.
     assert len(transitions) == 1 + toggles
