@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from script_runner import run_script
 
 WHERE = Path(__file__).resolve().parent.parent / "docs" / "where.md"
 EXAMPLES = re.findall(
@@ -39,17 +38,7 @@ def test_where_example_runs(home: str, code: str, tmp_path: Path) -> None:
     missing = [module for module in NEEDS[home] if not _installed(module)]
     if missing:
         pytest.skip(f"{home} needs {', '.join(missing)}")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_LOGGING_RULES": "qt.qpa.*=false"}
-    script = tmp_path / "example.py"
-    script.write_text(code)
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    result = run_script(code, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1] == "result: 499500"
