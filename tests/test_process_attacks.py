@@ -57,8 +57,11 @@ async def test_a_process_killed_mid_batch_ends_the_worker() -> None:
     await asyncio.wait_for(worker.yielded, WAIT)
     (process,) = current_scope().process_pool.processes()
     os.kill(process.pid, signal.SIGKILL)
+    # Awaited in this task, not through wait_for's new one: the await must be
+    # waiting before the loop can deliver the error, or it counts as unhandled.
     with pytest.raises(WorkerProcessDied, match="SIGKILL"):
-        await asyncio.wait_for(worker, WAIT)
+        async with asyncio.timeout(WAIT):
+            await worker
     await asyncio.wait_for(worker.finished, WAIT)
     assert await asyncio.wait_for(create_worker(jobs.add, 1, 2, _executor="process"), WAIT) == 3
 
@@ -114,8 +117,11 @@ async def test_a_process_killed_mid_batch_while_its_child_holds_the_pipe(tmp_pat
     await asyncio.wait_for(worker.yielded, WAIT)
     (process,) = current_scope().process_pool.processes()
     os.kill(process.pid, signal.SIGKILL)
+    # Awaited in this task, not through wait_for's new one: the await must be
+    # waiting before the loop can deliver the error, or it counts as unhandled.
     with pytest.raises(WorkerProcessDied, match="SIGKILL"):
-        await asyncio.wait_for(worker, WAIT)
+        async with asyncio.timeout(WAIT):
+            await worker
     child = int(pid_file.read_text())
 
     async def ended() -> None:
