@@ -554,3 +554,29 @@ def test_worker_signals_are_callables_qt_can_call(qtbot: QtBot) -> None:
     model.changed.connect(owner.value)  # a Qt signal chaining into ours
     model.changed.emit(7)
     assert seen[-1] == 7
+
+
+def test_emitting_a_qt_signal_keeps_every_reference() -> None:
+    """The installed binding does not drop a reference on emit (PySide6 6.12.0 drops True's)."""
+
+    class Emitter(QObject):
+        fired = QtCore.Signal()  # type: ignore[attr-defined]
+
+    emitter = Emitter()
+    emitter.fired.connect(lambda: None)
+    before = sys.getrefcount(True)
+    for _ in range(100):
+        emitter.fired.emit()
+    assert sys.getrefcount(True) >= before
+
+
+def test_a_binding_release_that_aborts_python_is_named_with_the_fix() -> None:
+    from threadworker._qt import binding_defect
+
+    defect = binding_defect("PySide6", "6.12.0", (3, 11))
+    assert defect is not None
+    assert "bool_dealloc" in defect
+    assert "PySide6-Essentials!=6.12.0" in defect
+    assert binding_defect("PySide6", "6.12.0", (3, 12)) is None  # True is immortal there
+    assert binding_defect("PySide6", "6.11.2", (3, 11)) is None
+    assert binding_defect("PyQt6", "6.12.0", (3, 11)) is None

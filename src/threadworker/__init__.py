@@ -36,7 +36,7 @@ from ._worker import WorkerBase as WorkerBase
 from ._worker_signals import GeneratorWorkerSignals as GeneratorWorkerSignals
 from ._worker_signals import WorkerBaseSignals as WorkerBaseSignals
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = (
     "FunctionWorker",

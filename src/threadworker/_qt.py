@@ -15,6 +15,7 @@ import ctypes
 import re
 import sys
 import threading
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -33,6 +34,7 @@ from ._scope import WorkerScope
 __all__ = [
     "QtDispatcher",
     "ReportingFuture",
+    "binding_defect",
     "bound_signal_owner",
     "call_in_thread",
     "is_bound_signal",
@@ -189,6 +191,37 @@ def make_app_scope(app: QCoreApplication) -> WorkerScope:
 
     app.aboutToQuit.connect(end)
     return scope
+
+
+def binding_defect(api_name: str, version: str, python: tuple[int, int]) -> str | None:
+    """Why this Qt binding release cannot run threadworker here, or None.
+
+    PySide6 6.12.0 drops a reference to ``True`` on every ``Signal.emit``.
+    From Python 3.12 ``True`` is immortal and nothing happens; on 3.11 its
+    count reaches zero after a few hundred emits and the interpreter aborts
+    (``Fatal Python error: bool_dealloc``). qasync's ``call_soon_threadsafe``
+    and this bridge's wake-ups both emit, so any worker program hits it.
+    """
+    if api_name.lower() == "pyside6" and version == "6.12.0" and python < (3, 12):
+        return (
+            "PySide6 6.12.0 drops a reference to True on every Signal.emit; on Python "
+            f"{python[0]}.{python[1]} the process aborts after a few hundred emits "
+            "(Fatal Python error: bool_dealloc). Install another release "
+            "(pip install 'PySide6-Essentials!=6.12.0') or use Python 3.12 or newer."
+        )
+    return None
+
+
+def _warn_of_binding_defect() -> None:
+    import qtpy
+
+    version = qtpy.PYSIDE_VERSION or qtpy.PYQT_VERSION or ""
+    defect = binding_defect(qtpy.API_NAME, version, (sys.version_info[0], sys.version_info[1]))
+    if defect is not None:
+        warnings.warn(defect, RuntimeWarning, stacklevel=3)
+
+
+_warn_of_binding_defect()
 
 
 def _deleted_checker() -> Callable[[object], bool]:
