@@ -46,11 +46,9 @@ def _asyncio_loop() -> asyncio.AbstractEventLoop:
 
 
 def _qasync_loop() -> asyncio.AbstractEventLoop:
-    import qasync
-    from qtpy.QtWidgets import QApplication
+    from qt_loops import new_qasync_loop
 
-    app = QApplication.instance() or QApplication([])
-    loop: asyncio.AbstractEventLoop = qasync.QEventLoop(app)
+    loop = new_qasync_loop()
     loop.set_exception_handler(_record)
     return loop
 

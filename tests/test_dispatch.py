@@ -321,12 +321,14 @@ def test_an_interrupt_in_a_callback_leaves_the_loop_and_delivery_survives() -> N
 
 
 def test_posts_to_a_closed_qasync_loop_are_dropped(qapp: object) -> None:
-    qasync = pytest.importorskip("qasync")
+    pytest.importorskip("qasync")
     from qtpy.QtWidgets import QApplication
+
+    from qt_loops import new_qasync_loop
 
     app = QApplication.instance()
     assert app is not None
-    loop = qasync.QEventLoop(app)
+    loop = new_qasync_loop()
     dispatcher = AsyncioDispatcher(loop)
     loop.close()
     ran: list[int] = []

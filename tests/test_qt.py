@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from qtpy import QtCore
 from qtpy.QtCore import QObject, QTimer
 from qtpy.QtWidgets import QLabel, QPushButton, QWidget
 
+from script_runner import run_script
 from threadworker import (
     FunctionWorker,
     GeneratorWorker,
@@ -580,3 +582,42 @@ def test_a_binding_release_that_aborts_python_is_named_with_the_fix() -> None:
     assert binding_defect("PySide6", "6.12.0", (3, 12)) is None  # True is immortal there
     assert binding_defect("PySide6", "6.11.2", (3, 11)) is None
     assert binding_defect("PyQt6", "6.12.0", (3, 11)) is None
+
+
+def test_a_closed_qasync_loop_freed_by_another_thread_does_not_crash_qt(tmp_path: Path) -> None:
+    """A closed qasync loop is freed by the cyclic collector in any thread.
+
+    Freed in a worker thread, PySide6 destroyed its timer object there; Qt
+    cannot unregister timers from another thread, and the next timer to fire
+    (here a finished ``wait_for``'s) was delivered to freed memory: rc -11.
+    """
+    result = run_script(
+        """
+import asyncio, gc, threading, time
+from qtpy.QtWidgets import QApplication
+import qasync
+from threadworker import FunctionWorker
+
+app = QApplication([])
+for _ in range(5):
+    loop = qasync.QEventLoop(app)
+    async def main():
+        await asyncio.wait_for(FunctionWorker(lambda: 1), 0.3)  # leaves a 0.3 s Qt timer
+    loop.run_until_complete(main())
+    loop.close()
+    held = [loop]
+    del loop, main
+    def drop():
+        held.clear()
+        gc.collect()
+    dropper = threading.Thread(target=drop)
+    dropper.start()
+    dropper.join()
+end = time.monotonic() + 1
+while time.monotonic() < end:  # the timers come due
+    app.processEvents()
+print("clean")
+""",
+        tmp_path,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "clean"), result.stderr[-2000:]

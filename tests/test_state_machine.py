@@ -713,11 +713,9 @@ def _make_loop(kind: str) -> asyncio.AbstractEventLoop:
     if kind == "asyncio":
         loop = asyncio.new_event_loop()
     else:
-        import qasync
-        from qtpy.QtWidgets import QApplication
+        from qt_loops import new_qasync_loop
 
-        app = QApplication.instance() or QApplication([])
-        loop = qasync.QEventLoop(app)
+        loop = new_qasync_loop()
     asyncio.set_event_loop(loop)
     return loop
 

@@ -37,6 +37,7 @@ __all__ = [
     "binding_defect",
     "bound_signal_owner",
     "call_in_thread",
+    "delete_closed_loop_qobjects",
     "is_bound_signal",
     "is_deleted",
     "is_deleted_source_error",
@@ -238,6 +239,50 @@ def _deleted_checker() -> Callable[[object], bool]:
 
 #: Whether a Qt object's C++ side is gone (``deleteLater``, ``sip.delete``…).
 is_deleted = _deleted_checker()
+
+
+def _deleter() -> Callable[[QObject], None]:
+    import importlib
+
+    import qtpy
+
+    if qtpy.PYSIDE6 or qtpy.PYSIDE2:
+        shiboken: Any = importlib.import_module("qtpy.shiboken")
+        return lambda obj: shiboken.delete(obj)
+    sip: Any = importlib.import_module("qtpy.sip")
+    return lambda obj: sip.delete(obj)
+
+
+_delete_now = _deleter()
+
+
+def delete_closed_loop_qobjects(loop: object) -> None:
+    """Destroy a closed loop's own QObjects now, on their thread.
+
+    A closed qasync loop sits in a reference cycle, so Python's cyclic
+    collector frees it in whichever thread triggers a collection — often a
+    worker's. PySide6 then destroys its timer object in that thread; Qt
+    cannot unregister timers from another thread, and the next one due is
+    delivered to freed memory: a segfault. A closed loop never uses them
+    again, and a thread posting to it after this gets ``RuntimeError`` as
+    from a closed asyncio loop. Call it on the loop's thread, after ``close``.
+
+    PySide only: PyQt survives the foreign-thread collection, but emitting a
+    signal of an object it deleted crashes it (a late ``call_soon_threadsafe``).
+    """
+    import qtpy
+
+    if not (qtpy.PYSIDE6 or qtpy.PYSIDE2):
+        return
+    here = QThread.currentThread()
+    for value in list(vars(loop).values()):
+        if (
+            isinstance(value, QObject)
+            and not isinstance(value, (QCoreApplication, QThread))
+            and not is_deleted(value)
+            and value.thread() == here
+        ):
+            _delete_now(value)
 
 
 #: PyQt's bound signals name their object only in their repr (by address):

@@ -377,6 +377,13 @@ def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
     original_close = loop.close
 
     def close() -> None:
+        try:
+            _close_ending_workers()
+        finally:
+            if loop.is_closed():
+                _forget_closed_loop(loop, scope)
+
+    def _close_ending_workers() -> None:
         if scope.closed or loop.is_closed():
             original_close()
         elif not loop.is_running() and not _closes_as_its_app_quits(loop):
@@ -397,6 +404,25 @@ def _end_with_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
         loop.close = close  # type: ignore[method-assign]
     except AttributeError:  # pragma: no cover - a loop that takes no new attributes
         pass
+
+
+def _forget_closed_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> None:
+    """Let a closed loop go, its Qt objects first (home thread, just closed).
+
+    The scope (a value of the weak-keyed table) holds its loop, and the
+    ``close`` wrapper closes over it: both would keep every closed loop alive
+    for ever. A closed qasync loop is then freed by Python's cyclic collector,
+    in whichever thread runs it; its QObjects are destroyed here first, on
+    their own thread (see ``_qt.delete_closed_loop_qobjects``).
+    """
+    with _scopes_lock:
+        if _scopes.get(loop) is scope:
+            del _scopes[loop]
+    vars(loop).pop("close", None)
+    if _qt_imported():
+        from . import _qt
+
+        _qt.delete_closed_loop_qobjects(loop)
 
 
 def _closes_as_its_app_quits(loop: asyncio.AbstractEventLoop) -> bool:
