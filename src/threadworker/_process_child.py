@@ -35,7 +35,7 @@ from queue import SimpleQueue
 from typing import Any, cast
 
 from ._current import current_worker_var
-from ._progress import ProgressCounts
+from ._progress_counts import ProgressCounts
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs, install_warning_router, warning_hooks
 

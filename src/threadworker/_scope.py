@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import threading
 import time
 import warnings
@@ -24,6 +23,7 @@ from ._dispatch import AsyncioDispatcher, Dispatcher
 from ._pool import ThreadPool
 from ._sizes import DEFAULT_MAX_BYTES_IN_FLIGHT
 from ._thread_loop import loop_set_for_this_thread
+from ._upper_layers import qt_bridge, qt_imported
 
 if TYPE_CHECKING:
     from ._process_pool import ProcessPool
@@ -33,7 +33,6 @@ __all__ = ["WorkerScope", "configure", "current_scope", "scopes_on_this_thread"]
 
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 DEFAULT_TERMINATE_AFTER = 1.0
-QT_BINDINGS = ("PyQt6", "PySide6", "PyQt5", "PySide2")
 
 # Homes (loops, QApplications) to their scope. Weak keys: a scope never
 # outlives its home, and nothing here is shared between homes.
@@ -358,10 +357,8 @@ def _scope_for(home: Any, make: Callable[[Any], WorkerScope]) -> WorkerScope:
 
 def _asyncio_scope(loop: asyncio.AbstractEventLoop) -> WorkerScope:
     dispatcher = AsyncioDispatcher(loop)
-    if _qt_imported():  # a Qt loop may run nested in this one (Jupyter's %gui qt)
-        from . import _qt
-
-        dispatcher.nested_qt = _qt.nested_qt_loop(loop)
+    if qt_imported():  # a Qt loop may run nested in this one (Jupyter's %gui qt)
+        dispatcher.nested_qt = qt_bridge().nested_qt_loop(loop)
     scope = WorkerScope(dispatcher)
     _end_with_loop(loop, scope)
     return scope
@@ -410,21 +407,16 @@ def _closes_as_its_app_quits(loop: asyncio.AbstractEventLoop) -> bool:
     return type(loop).__module__.startswith("PySide6.QtAsyncio")
 
 
-def _qt_imported() -> bool:
-    # Qt is only consulted when the application already imported it: the core
-    # never imports Qt itself.
-    return any(f"{binding}.QtCore" in sys.modules for binding in QT_BINDINGS)
-
-
 def _qt_scope() -> WorkerScope | None:
-    if not _qt_imported():
+    # Qt is only consulted when the application already imported it: the
+    # runtime never imports Qt itself.
+    if not qt_imported():
         return None
-    from . import _qt
-
-    app = _qt.running_application()
+    qt = qt_bridge()
+    app = qt.running_application()
     if app is None:
         return None
-    return _scope_for(app, _qt.make_app_scope)
+    return _scope_for(app, qt.make_app_scope)
 
 
 def scopes_on_this_thread() -> list[WorkerScope]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar, ove
 
 from ._latch import Latch
 from ._sizes import BARE_TYPES, DEFAULT_MAX_BYTES_IN_FLIGHT, payload_size
+from ._upper_layers import qt_bridge
 
 if TYPE_CHECKING:
     from typing import Self
@@ -576,10 +577,8 @@ class _Slot:
         self._deleted: Callable[[object], bool] | None = None
         receiver = getattr(target, "__self__", None)
         if weak is not None and receiver is not None and _is_qt_object(receiver):
-            from ._qt import is_deleted
-
             self._receiver = weakref.ref(receiver)
-            self._deleted = is_deleted
+            self._deleted = qt_bridge().is_deleted
         # A Qt bound signal chained into, or one of its methods
         # (``button.clicked.disconnect``): once its object is deleted, using
         # it crashes PyQt and makes PySide raise. Skipped and dropped instead.
@@ -589,25 +588,22 @@ class _Slot:
             self._watch_signal_owner(qt_signal)
 
     def _watch_signal_owner(self, qt_signal: object) -> None:
-        from . import _qt
-
-        if not _qt.is_bound_signal(qt_signal):
+        qt = qt_bridge()
+        if not qt.is_bound_signal(qt_signal):
             return
-        owner = _qt.bound_signal_owner(qt_signal)
+        owner = qt.bound_signal_owner(qt_signal)
         if owner is not None:
             self._receiver = weakref.ref(owner)
-            self._deleted = _qt.is_deleted
+            self._deleted = qt.is_deleted
         else:  # PySide: the signal checks its source itself, and raises
             self._guard_source = True
 
     def _call_guarded(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
         """Call a PySide signal's method; False if its object was deleted."""
-        from ._qt import is_deleted_source_error
-
         try:
             fn(*args)
         except RuntimeError as exc:
-            if not is_deleted_source_error(exc):
+            if not qt_bridge().is_deleted_source_error(exc):
                 raise
             self._strong = None
             self._ref = _gone

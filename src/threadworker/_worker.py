@@ -34,6 +34,7 @@ from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._scope import current_scope, scopes_on_this_thread
 from ._signal import SignalInstance
+from ._upper_layers import napari_adapter
 from ._warnings import WarningArgs, WarningHooks, install_warning_router, warning_hooks
 from ._worker_signals import WorkerBaseSignals, adopt_signals
 
@@ -153,9 +154,7 @@ class WorkerBase(WorkerBaseSignals[R]):
         application imported it) nothing napari is imported.
         """
         if self._host is None and "napari" in sys.modules:
-            from ._napari import adopt
-
-            adopt(self)
+            napari_adapter().adopt(self)
 
     def _use_executor(self, spec: object) -> None:
         """Run in *spec* (an ``executor=`` value) instead of threadworker's threads.
