@@ -19,12 +19,14 @@ import cycle exists, counting imports inside functions; imports under
     qt          _qt, qt, _qthread_worker, _napari       the only layer importing qtpy
     workers     _worker, _generator_worker, _factory, _progress, _main_thread
     runtime     _dispatch, _scope, _thread_loop         a home: its loop, its pools
-    placements  _pool, _executors, _process_pool, _process_child, _salvage,
-                _pipe_reader                            where a worker's code runs
+    placements  _pool, _executors, _process_pool, _process_job,
+                _worker_process, _pipe_reader, _salvage  where a worker's code runs
+                _process_child, _remote_worker          (inside a worker process)
     signals     _signal, _worker_signals
     core        the standard library only, and what a worker process runs:
                 _exceptions, _latch, _channel, _stepper, _current, _warnings,
-                _callables, _sizes, _progress_counts, _upper_layers
+                _callables, _sizes, _progress_counts, _portable_error,
+                _upper_layers
 
 A lower layer that must reach a higher one names it in a ``Protocol`` and
 finds it by module name when the application has loaded it
