@@ -16,9 +16,11 @@ layers below only (``tests/test_architecture.py`` enforces it, and that no
 import cycle exists, counting imports inside functions; imports under
 ``if TYPE_CHECKING:`` are exempt)::
 
-    qt          _qt, qt, _qthread_worker, _napari       the only layer importing qtpy
+    qt          _qt, _qt_calls, qt, _qthread_worker,    the only layer importing qtpy
+                _napari
     workers     _worker, _generator_worker, _factory, _progress, _main_thread
-    runtime     _dispatch, _scope, _thread_loop         a home: its loop, its pools
+    runtime     _dispatch, _scope, _worker_scope,       a home: its loop, its pools
+                _thread_loop
     placements  _pool, _executors, _process_pool, _process_job,
                 _worker_process, _pipe_reader, _salvage  where a worker's code runs
                 _process_child, _remote_worker          (inside a worker process)
