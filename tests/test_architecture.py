@@ -43,7 +43,7 @@ LAYERS: dict[str, set[str]] = {
         "_upper_layers",
         "_warnings",
     },
-    "signals": {"_signal", "_worker_signals"},
+    "signals": {"_signal", "_signal_instance", "_signal_iterator", "_slot", "_worker_signals"},
     "placements": {
         "_executors",
         "_pipe_reader",
@@ -66,7 +66,6 @@ MAX_LINES = 400
 #: Modules allowed over MAX_LINES, with the reason (keep it short).
 TOO_BIG_FOR_NOW: dict[str, str] = {
     "_generator_worker": "to split",
-    "_signal": "to split",
     "_worker": "to split",
 }
 QT_MODULES = ("qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "qasync")

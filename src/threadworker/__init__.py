@@ -24,7 +24,8 @@ import cycle exists, counting imports inside functions; imports under
     placements  _pool, _executors, _process_pool, _process_job,
                 _worker_process, _pipe_reader, _salvage  where a worker's code runs
                 _process_child, _remote_worker          (inside a worker process)
-    signals     _signal, _worker_signals
+    signals     _signal, _signal_instance, _signal_iterator, _slot,
+                _worker_signals
     core        the standard library only, and what a worker process runs:
                 _exceptions, _latch, _channel, _stepper, _current, _warnings,
                 _callables, _sizes, _progress_counts, _portable_error,

@@ -21,7 +21,8 @@ from ._callables import makes_generator, name_of, surely_makes_generator
 from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._latch import Latch
-from ._signal import SignalInstance, _SignalIterator
+from ._signal import SignalInstance
+from ._signal_iterator import _SignalIterator
 from ._sizes import payload_size
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
