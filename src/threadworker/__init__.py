@@ -18,7 +18,8 @@ import cycle exists, counting imports inside functions; imports under
 
     qt          _qt, _qt_calls, qt, _qthread_worker,    the only layer importing qtpy
                 _napari
-    workers     _worker, _generator_worker, _factory, _progress, _main_thread
+    workers     _worker, _worker_delivery, _function_worker,
+                _generator_worker, _factory, _progress, _main_thread
     runtime     _dispatch, _scope, _worker_scope,       a home: its loop, its pools
                 _thread_loop
     placements  _pool, _executors, _process_pool, _process_job,
@@ -66,6 +67,7 @@ if _typing.TYPE_CHECKING or not _starting_worker_process():
     from ._factory import as_generator_function as as_generator_function
     from ._factory import create_worker as create_worker
     from ._factory import thread_worker as thread_worker
+    from ._function_worker import FunctionWorker as FunctionWorker
     from ._generator_worker import GeneratorWorker as GeneratorWorker
     from ._latch import Latch as Latch
     from ._main_thread import ensure_main_thread as ensure_main_thread
@@ -78,7 +80,6 @@ if _typing.TYPE_CHECKING or not _starting_worker_process():
     from ._scope import configure as configure
     from ._signal import Signal as Signal
     from ._signal import SignalInstance as SignalInstance
-    from ._worker import FunctionWorker as FunctionWorker
     from ._worker import WorkerBase as WorkerBase
     from ._worker_signals import GeneratorWorkerSignals as GeneratorWorkerSignals
     from ._worker_signals import WorkerBaseSignals as WorkerBaseSignals
@@ -97,7 +98,7 @@ else:
 
 #: Where each public name lives (the lazy path above; a test checks it matches).
 _PUBLIC_MODULES = {
-    "FunctionWorker": "._worker",
+    "FunctionWorker": "._function_worker",
     "GeneratorWorker": "._generator_worker",
     "GeneratorWorkerSignals": "._worker_signals",
     "Latch": "._latch",
