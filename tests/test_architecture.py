@@ -62,6 +62,10 @@ LAYERS: dict[str, set[str]] = {
         "_generator_worker",
         "_main_thread",
         "_progress",
+        "_run_in_executor",
+        "_run_in_process",
+        "_run_in_thread",
+        "_runner",
         "_worker",
         "_worker_delivery",
     },
@@ -73,10 +77,10 @@ CHILD_SIDE = {"__init__", "_process_child", "_remote_worker"} | LAYERS["core"]
 MAX_LINES = 400
 #: Modules allowed over MAX_LINES, with the reason (keep it short).
 TOO_BIG_FOR_NOW: dict[str, str] = {
-    # Both still branch on where the work runs (thread, executor, process):
-    # one placement interface with a module per placement takes that out.
-    "_generator_worker": "placement branches",
-    "_worker": "placement branches",
+    # The lifecycle every worker shares: start, work, quit, the async face.
+    "_worker": "472 lines, one class",
+    # Flow control (send/pause/resume) and the home-side pump of one class.
+    "_generator_worker": "435 lines, one class",
 }
 QT_MODULES = ("qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "qasync")
 

@@ -8,15 +8,12 @@ value arrives as ``returned`` (and ``await worker``) on the home thread.
 from __future__ import annotations
 
 import contextvars
-import functools
 import threading
 import warnings
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ._callables import name_of, surely_makes_generator
-from ._portable_error import rebuild_error
-from ._stepper import OUTCOMES, Event
 from ._worker import WorkerBase
 
 if TYPE_CHECKING:
@@ -48,78 +45,16 @@ class FunctionWorker(WorkerBase[R]):
                 "create_worker/@thread_worker which pick the right worker class"
             )
         super().__init__(func, *args, **kwargs)
-        self._future: concurrent.futures.Future[Any] | None = None
 
     def _launch(self, context: contextvars.Context) -> None:
-        assert self._scope is not None
-        assert self._dispatcher is not None
-        placement = self._placement
-        if placement.kind == "process":
-            self._job = self._new_process_job()
-            self._scope.process_pool.submit(self._job)
-        elif placement.kind == "executor":
-            assert placement.executor is not None
-            # Keywords are bound here: an executor's submit() may take keywords
-            # of its own (dask's take key=, workers=, ...).
-            func = self._remote_func
-            if self._kwargs:
-                func = functools.partial(func, **self._kwargs)
-            self._future = self._dispatcher.run_in_executor(
-                placement.executor, func, self._on_done, *self._args
-            )
-            self._future.add_done_callback(lambda _: self._thread_done.set())
-        else:
-            self._future = self._dispatcher.run_in_executor(
-                placement.executor or self._scope.pool,
-                functools.partial(context.run, self._run_in_thread),
-                self._on_done,
-            )
+        self._runner.launch(self, context)
 
     def _request_abort(self) -> None:
-        if self._job is not None:
-            assert self._scope is not None
-            self._job.quit(self._scope.terminate_after)
-            return
-        # Still queued (or, with dask, remote): it never runs, or is cancelled there.
-        future = self._future
-        if future is not None and future.cancel():
-            self._thread_done.set()
+        self._runner.abort(self)
 
-    def _from_process(self, items: list[Any]) -> None:
-        """Items from the worker process (its courier thread)."""
-        for item in items:
-            if type(item) is not Event:
-                continue  # a function yields nothing
-            kind, payload = item.kind, item.payload
-            if kind == "progress":
-                self._relay_progress(payload)
-            elif kind == "warned":
-                self._deliver_warning(payload)
-            elif kind in OUTCOMES:
-                if kind == "errored":
-                    payload = rebuild_error(payload)
-                elif kind == "returned" and self._abort_requested:
-                    kind = "aborted"
-                self._thread_done.set()
-                self._post_outcome(kind, payload)
-
-    def _on_process_lost(self, exitcode: int | None) -> None:
-        self._thread_done.set()
-        self._post_outcome(*self._process_died(exitcode))
-
-    def _post_outcome(self, kind: str, payload: Any) -> None:
-        assert self._dispatcher is not None
-        self._dispatcher.post(self._finish, kind, payload)
-
-    def _work_began(self) -> bool:
-        future = self._future
-        if self._placement.kind == "executor":  # runs elsewhere: ask its future
-            return future is not None and (future.running() or future.done())
-        return super()._work_began()
-
-    def _run_in_thread(self) -> R:
+    def _run_in_thread(self, own_thread: bool) -> R:
         self._began = True
-        if self._placement.executor is None:  # a thread of ours: named after its work
+        if own_thread:  # a thread of ours: named after its work
             threading.current_thread().name = f"threadworker-{self._name}"
         try:
             result = self._func(*self._args, **self._kwargs)

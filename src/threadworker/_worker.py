@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 from ._callables import check_callable
 from ._current import current_worker_var
 from ._dispatch import Dispatcher
-from ._exceptions import WorkerFinishedError, WorkerProcessDied
+from ._exceptions import WorkerFinishedError
 from ._executors import (
     IN_THREAD,
     Placement,
@@ -30,6 +30,7 @@ from ._executors import (
 )
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
+from ._runner import Runner, function_runner
 from ._scope import current_scope, scopes_on_this_thread
 from ._signal import SignalInstance
 from ._upper_layers import napari_adapter
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Self
 
-    from ._process_pool import ProcessJob
     from ._scope import WorkerScope
 
 __all__ = ["WorkerBase"]
@@ -113,7 +113,7 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
         self._thread_done = DoneFlag()
         self._placement: Placement = IN_THREAD
         self._remote_func: Callable[..., Any] = self._func
-        self._job: ProcessJob | None = None  # with executor="process"
+        self._runner: Runner = self._runner_for(IN_THREAD)  # where the work runs
         self._host: WorkerHost | None = None
         if SignalsClass is not None:
             adopt_signals(self, SignalsClass)
@@ -147,6 +147,7 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
         check_picklable(self._func, placement)
         # What is sent to another process: findable there by name.
         remote_func = portable_function(self._func, placement)
+        runner = self._runner_for(placement)
         with self._state_lock:  # start() in another thread launches one or the other
             if self._state != _CREATED:
                 raise RuntimeError(
@@ -154,6 +155,11 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
                 )
             self._placement = placement
             self._remote_func = remote_func
+            self._runner = runner
+
+    def _runner_for(self, placement: Placement) -> Runner:
+        """What runs this kind of worker's work in *placement*."""
+        return function_runner(placement)
 
     # -- public state ------------------------------------------------------------
     @property
@@ -287,14 +293,7 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
 
     def _refusal(self) -> str:
         """Say what refused to run the work, for the error of :meth:`_refused`."""
-        placement = self._placement
-        if placement.kind == "process":
-            return "threadworker's worker processes refused the work"
-        if placement.executor is not None:
-            return f"its executor ({type(placement.executor).__name__}) refused the work"
-        if self._is_generator:
-            return "its thread could not be started"
-        return "threadworker's thread pool refused the work"
+        return self._runner.refusal(self)
 
     def work(self) -> R | None:
         """Run the work synchronously in this thread, emitting signals directly.
@@ -451,9 +450,7 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
 
     def _work_began(self) -> bool:
         """Whether the work's code started running."""
-        if self._placement.kind == "process":
-            return self._launched  # its process is killed; never left waiting
-        return self._began
+        return self._runner.began(self)
 
     # -- subclass hooks -------------------------------------------------------------------
     def _launch(self, context: contextvars.Context) -> None:
@@ -464,45 +461,6 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
 
     def _request_abort(self) -> None:
         """Make the running work notice the abort request."""
-
-    def _relay_progress(self, state: tuple[int, int, str]) -> None:
-        """Mirror progress a worker process reported (its courier thread)."""
-        bar = self._ensure_pbar()
-        bar._explicit = True
-        bar.n, bar.total, bar.desc = state
-        bar._notify()
-
-    def _new_process_job(self) -> ProcessJob:
-        """The job that runs this worker in a worker process (``executor="process"``)."""
-        from ._process_pool import ProcessJob
-
-        return ProcessJob(
-            "generator" if self._is_generator else "function",
-            self._remote_func,
-            self._args,
-            self._kwargs,
-            on_items=self._from_process,
-            on_lost=self._on_process_lost,
-        )
-
-    def _from_process(self, items: list[Any]) -> None:
-        """Take what the worker process sent (its courier thread)."""
-        raise NotImplementedError
-
-    def _on_process_lost(self, exitcode: int | None) -> None:
-        """The worker process ended before the work did (its courier thread)."""
-        raise NotImplementedError
-
-    def _process_died(self, exitcode: int | None) -> tuple[str, Any]:
-        """The outcome of a worker whose process ended before the work did."""
-        from ._process_pool import describe_exit
-
-        if self._abort_requested:
-            return "aborted", None  # quit, then terminated: what quit asked for
-        return "errored", WorkerProcessDied(
-            f"the process running {self._signal_owner_name()} died "
-            f"{describe_exit(exitcode)} before the work ended"
-        )
 
 
 def _no_function(*args: Any, **kwargs: Any) -> NoReturn:
