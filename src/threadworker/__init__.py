@@ -18,10 +18,10 @@ import cycle exists, counting imports inside functions; imports under
 
     qt          _qt, _qt_calls, qt, _qthread_worker,    the only layer importing qtpy
                 _napari
-    workers     _worker, _worker_delivery, _function_worker,
-                _generator_worker, _factory, _progress, _main_thread,
-                _runner, _run_in_thread, _run_in_executor,  where the work runs:
-                _run_in_process                         one runner per placement
+    workers     _worker, _worker_start, _worker_delivery, _function_worker,
+                _generator_worker, _generator_pump, _factory, _progress,
+                _main_thread; where the work runs, one runner per placement:
+                _runner, _run_in_thread, _run_in_executor, _run_in_process
     runtime     _dispatch, _scope, _worker_scope,       a home: its loop, its pools
                 _thread_loop
     placements  _pool, _executors, _process_pool, _process_job,

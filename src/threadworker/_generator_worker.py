@@ -19,6 +19,7 @@ from ._callables import makes_generator, name_of, surely_makes_generator
 from ._channel import Channel
 from ._exceptions import WorkerFinishedError
 from ._executors import Placement
+from ._generator_pump import _OUTCOME_SIGNALS, GeneratorPump
 from ._latch import Latch
 from ._runner import GeneratorRunner, generator_runner
 from ._signal import SignalInstance
@@ -36,7 +37,9 @@ S = TypeVar("S")
 R = TypeVar("R")
 
 
-class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S, R]):
+class GeneratorWorker(
+    WorkerBase[R], GeneratorPump[Y], GeneratorWorkerSignals[Y, R], Generic[Y, S, R]
+):
     """Run a generator function in its own thread; stream what it yields.
 
     Besides the base signals it emits ``yielded`` for every value, and
@@ -292,71 +295,6 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
     def _dispatcher_home(self) -> bool:
         return self._dispatcher is None or self._dispatcher.in_home_thread()
 
-    # -- home side ---------------------------------------------------------------------------
-    def _delivery_blocked(self) -> bool:
-        """Whether an async iterator is full and may hold delivery back.
-
-        It may not once quit was requested, once the generator has ended
-        (its outcome is queued), or while a coroutine awaits the outcome.
-        """
-        signal = self._yielded_signal
-        if signal is None or self._abort_requested or self._thread_done.is_set():
-            return False
-        return signal._congested and not self._outcome_awaited()
-
-    def _outcome_awaited(self) -> bool:
-        for name in _OUTCOME_SIGNALS:
-            signal = self.__dict__.get(name)
-            if signal is not None and signal._latch is not None and signal._latch.has_waiters():
-                return True
-        return False
-
-    def _handle(self, item: Any) -> None:
-        """Deliver one channel item (home thread)."""
-        if type(item) is not Event:
-            if (
-                self._abort_requested
-                and not self._ended_before_quit
-                and self._scope is not None
-                and self._scope.closed
-            ):
-                # The home is shutting down: a value yielded before the quit has
-                # nobody left to show it (napari closed its viewer first). Qt's
-                # own queued signals are never run once the application quit.
-                return
-            pbar = self._pbar
-            if pbar is not None and not pbar._explicit:
-                # napari's rule: every yield is a step, counted before the
-                # ``yielded`` callbacks run, so they see it in ``pbar.n``.
-                pbar.update(1)
-            signal = self._yielded_signal
-            if signal is not None:
-                signal._emit_value(item)
-            return
-        kind = item.kind
-        if kind == "received":
-            if self._unreceived:
-                with self._control:
-                    self._unreceived_bytes -= self._unreceived.pop(id(item.payload), 0)
-            item.payload.set_result(None)
-        elif kind == "warned":
-            self._emit_warning(item.payload)
-        elif kind in ("paused", "resumed"):
-            self._paused = kind == "paused"
-            self._fire(kind)
-            with self._control:
-                latches = self._pause_latches if kind == "paused" else self._resume_latches
-                done = list(latches)
-                latches.clear()
-            for latch in done:
-                latch.set_result(None)
-        else:
-            self._finish(kind, item.payload)
-
-    def _resume_delivery(self) -> None:
-        if self._channel is not None:
-            self._channel.resume()
-
     def _signal_created(self, signal: SignalInstance[Any]) -> None:
         super()._signal_created(signal)
         if signal.name == "yielded":
@@ -367,20 +305,6 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         elif signal.name in _OUTCOME_SIGNALS:
             # Awaiting the outcome lifts an unread iterator's hold (see the class).
             signal._on_wait = self._weak_resume_delivery()
-
-    def _weak_resume_delivery(self) -> Callable[[], None]:
-        """:meth:`_resume_delivery`, held weakly.
-
-        A signal must not keep its worker alive (see ``WorkerBase.__del__``).
-        """
-        resume = weakref.WeakMethod(self._resume_delivery)
-
-        def resume_if_alive() -> None:
-            method = resume()
-            if method is not None:
-                method()
-
-        return resume_if_alive
 
     def _errors_handled(self) -> bool:
         return bool(self._iterating) or super()._errors_handled()
@@ -411,9 +335,6 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         iterator = self.yielded._subscribe(_WorkerIterator(self))
         self._start_if_new()
         return iterator
-
-
-_OUTCOME_SIGNALS = ("returned", "errored", "aborted", "finished")
 
 
 class _WorkerIterator(_SignalIterator[Y]):

@@ -12,10 +12,9 @@ even when a callback raises. A worker quit before it started emits only
 from __future__ import annotations
 
 import contextvars
-import sys
 import threading
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._callables import check_callable
 from ._current import current_worker_var
@@ -24,20 +23,17 @@ from ._exceptions import WorkerFinishedError
 from ._executors import (
     IN_THREAD,
     Placement,
-    check_picklable,
-    portable_function,
-    resolve_executor,
 )
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
-from ._runner import Runner, function_runner
-from ._scope import current_scope, scopes_on_this_thread
+from ._runner import Runner
+from ._scope import scopes_on_this_thread
 from ._signal import SignalInstance
-from ._upper_layers import napari_adapter
 from ._warnings import WarningHooks, install_warning_router, warning_hooks
 from ._worker_delivery import _AWAITING_STARTS, _CREATED, _FINISHED, _RUNNING, WorkerDelivery
 from ._worker_delivery import WorkerHost as WorkerHost
 from ._worker_signals import WorkerBaseSignals, adopt_signals
+from ._worker_start import WorkerStart, _no_function
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -50,7 +46,7 @@ __all__ = ["WorkerBase"]
 R = TypeVar("R")
 
 
-class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
+class WorkerBase(WorkerStart, WorkerDelivery, WorkerBaseSignals[R]):
     """Run a callable in another thread and report back through signals.
 
     Every signal is a callback hook (``worker.returned.connect(show)``) and an
@@ -121,45 +117,6 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
         self._abandoned = False  # its home shut down while it still ran
 
     _is_generator = False
-
-    def _find_host(self) -> None:
-        """Let the application adopt this worker: napari, when it is loaded.
-
-        Called when the worker is made by ``create_worker`` and when it
-        starts (a viewer opened in between still gets it). ``sys.modules`` is
-        checked, never imported from: without napari (or before the
-        application imported it) nothing napari is imported.
-        """
-        if self._host is None and "napari" in sys.modules:
-            napari_adapter().adopt(self)
-
-    def _use_executor(self, spec: object) -> None:
-        """Run in *spec* (an ``executor=`` value) instead of threadworker's threads.
-
-        Raises
-        ------
-        RuntimeError
-            If the worker already started.
-        TypeError, ValueError
-            For a bad *spec*, or a function that cannot be pickled to reach it.
-        """
-        placement = resolve_executor(spec, generator=self._is_generator, name=self._name)
-        check_picklable(self._func, placement)
-        # What is sent to another process: findable there by name.
-        remote_func = portable_function(self._func, placement)
-        runner = self._runner_for(placement)
-        with self._state_lock:  # start() in another thread launches one or the other
-            if self._state != _CREATED:
-                raise RuntimeError(
-                    f"{self._signal_owner_name()} already started: set its executor first"
-                )
-            self._placement = placement
-            self._remote_func = remote_func
-            self._runner = runner
-
-    def _runner_for(self, placement: Placement) -> Runner:
-        """What runs this kind of worker's work in *placement*."""
-        return function_runner(placement)
 
     # -- public state ------------------------------------------------------------
     @property
@@ -234,67 +191,6 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
         """Start the worker unless someone already did (``await``, ``async with``)."""
         self._start(required=False)
 
-    def _start(self, *, required: bool) -> None:
-        if self._state != _CREATED:  # checked first: the clearer message
-            if required:
-                self._raise_started()
-            return
-        self._check_has_function()
-        self._find_host()
-        scope = current_scope()
-        with self._state_lock:
-            if self._state != _CREATED:  # another thread won the race
-                if required:
-                    self._raise_started()
-                return
-            scope.add(self)
-            self._release_holds()  # the scope holds it while it runs
-            self._scope = scope
-            self._dispatcher = scope.dispatcher
-            self._state = _RUNNING
-        install_warning_router()
-        self._warning_hooks = warning_hooks()
-        context = contextvars.copy_context()
-        context.run(current_worker_var.set, self)
-        if "started" in self.__dict__:
-            # Posted, not emitted: callbacks connected right after start() see it.
-            self._dispatcher.post(self._ensure_started)
-        # Otherwise nobody listens yet: it is emitted when someone connects, or
-        # just before the worker's first delivery (see _ensure_started).
-        try:
-            self._launch(context)
-        except Exception as exc:  # a shut-down or broken executor, no thread left
-            self._refused(exc)
-            return
-        with self._state_lock:
-            self._launched = True
-            abort = self._abort_requested
-        if abort:  # quit() from another thread while _launch() ran
-            self._request_abort()
-
-    def _raise_started(self) -> NoReturn:
-        raise RuntimeError(
-            f"{self._signal_owner_name()} was already "
-            f"{'started' if self.is_running else 'run'}; "
-            "a worker runs once: create a new one to run again"
-        )
-
-    def _refused(self, exc: Exception) -> None:
-        """End a worker whose work could not be handed to its executor or thread."""
-        error = RuntimeError(
-            f"{self._signal_owner_name()} could not start: {self._refusal()} "
-            f"({type(exc).__name__}: {exc})"
-        )
-        error.__cause__ = exc
-        self._never_ran = True
-        self._thread_done.set()  # nothing runs: exit must not wait for it
-        assert self._dispatcher is not None
-        self._dispatcher.post(self._finish, "errored", error)
-
-    def _refusal(self) -> str:
-        """Say what refused to run the work, for the error of :meth:`_refused`."""
-        return self._runner.refusal(self)
-
     def work(self) -> R | None:
         """Run the work synchronously in this thread, emitting signals directly.
 
@@ -322,13 +218,6 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
         self._fire("started")
         self._work_here(context)
         return self._fired.get("returned")
-
-    def _check_has_function(self) -> None:
-        if self._func is _no_function:
-            raise TypeError(
-                f"{self._signal_owner_name()} was made without a function to run: "
-                "pass one (FunctionWorker(func, ...)) or use create_worker(func)"
-            )
 
     def quit(self) -> Latch[None]:
         """Ask the worker to stop; returns an awaitable that completes when it finished.
@@ -461,11 +350,6 @@ class WorkerBase(WorkerDelivery, WorkerBaseSignals[R]):
 
     def _request_abort(self) -> None:
         """Make the running work notice the abort request."""
-
-
-def _no_function(*args: Any, **kwargs: Any) -> NoReturn:
-    """What a worker made without a function runs: nothing (start() refuses)."""
-    raise TypeError("this worker was made without a function to run")
 
 
 async def _wait_latch(latch: Latch[None]) -> None:
