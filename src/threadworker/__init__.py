@@ -57,7 +57,9 @@ def _starting_worker_process() -> bool:
     if process is None:
         return False
     current = process.current_process()
-    # The name _process_pool gives its processes.
+    # The name _worker_process gives its processes. ``_inheriting`` is private
+    # but unchanged since Python 3.4; were it gone, this is False and the
+    # package loads at once, as before (the architecture test would notice).
     return bool(getattr(current, "_inheriting", False)) and current.name == "threadworker-process"
 
 
