@@ -22,6 +22,8 @@ __all__ = ["FunctionInExecutor"]
 class FunctionInExecutor:
     """A function worker's run in a foreign executor."""
 
+    __slots__ = ("_executor", "_future")
+
     def __init__(self, executor: concurrent.futures.Executor) -> None:
         self._executor = executor
         self._future: concurrent.futures.Future[Any] | None = None

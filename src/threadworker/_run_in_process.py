@@ -34,6 +34,8 @@ REFUSAL = "threadworker's worker processes refused the work"
 class FunctionInProcess:
     """A function worker's run in a worker process."""
 
+    __slots__ = ("_job",)
+
     def __init__(self) -> None:
         self._job: ProcessJob | None = None
 
@@ -87,6 +89,8 @@ class FunctionInProcess:
 
 class GeneratorInProcess:
     """A generator worker's run in a worker process, streamed into its channel."""
+
+    __slots__ = ("_job", "_remote_sends")
 
     def __init__(self) -> None:
         self._job: ProcessJob | None = None

@@ -25,6 +25,8 @@ __all__ = ["FunctionInThread", "GeneratorInThread"]
 class FunctionInThread:
     """A function worker's run in threadworker's pool, or in a thread executor."""
 
+    __slots__ = ("_executor", "_future")
+
     def __init__(self, executor: concurrent.futures.Executor | None) -> None:
         self._executor = executor
         self._future: concurrent.futures.Future[Any] | None = None
@@ -33,11 +35,10 @@ class FunctionInThread:
         """Submit the function; its outcome goes to ``worker._on_done`` at home."""
         assert worker._scope is not None
         assert worker._dispatcher is not None
-        # A thread of ours is named after its work.
-        run = functools.partial(worker._run_in_thread, self._executor is None)
         self._future = worker._dispatcher.run_in_executor(
             self._executor or worker._scope.pool,
-            functools.partial(context.run, run),
+            # A thread of ours is named after its work.
+            functools.partial(context.run, worker._run_in_thread, self._executor is None),
             worker._on_done,
         )
 
@@ -60,6 +61,8 @@ class FunctionInThread:
 
 class GeneratorInThread:
     """A generator worker's run in a thread of its own, or in a thread executor."""
+
+    __slots__ = ("_executor", "_future")
 
     def __init__(self, executor: concurrent.futures.Executor | None) -> None:
         self._executor = executor

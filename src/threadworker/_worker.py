@@ -7,6 +7,10 @@ Signal order, for every worker::
 ``finished`` is emitted from a ``finally``: it always fires, exactly once,
 even when a callback raises. A worker quit before it started emits only
 ``aborted`` and ``finished``.
+
+``WorkerBase`` inherits how it is placed and started (``_worker_start``) and
+its home side — emitting, latching and settling signals — (``_worker_delivery``);
+where its work runs is its runner's business (``_runner``).
 """
 
 from __future__ import annotations
@@ -20,10 +24,7 @@ from ._callables import check_callable
 from ._current import current_worker_var
 from ._dispatch import Dispatcher
 from ._exceptions import WorkerFinishedError
-from ._executors import (
-    IN_THREAD,
-    Placement,
-)
+from ._executors import IN_THREAD, Placement
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._runner import Runner
