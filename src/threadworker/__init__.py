@@ -37,9 +37,10 @@ import cycle exists, counting imports inside functions; imports under
 A lower layer that must reach a higher one names it in a ``Protocol`` and
 finds it by module name when the application has loaded it
 (``_upper_layers``): the runtime never imports Qt, the qt layer never runs
-unless Qt is in use. A worker process imports only ``_process_child`` and the
-core below it: when this package is imported while a worker process starts,
-its public names load on first use instead of at once.
+unless Qt is in use. A worker process imports only ``_process_child``,
+``_remote_worker`` and the core below them: when this package is imported
+while a worker process starts, its public names load on first use instead of
+at once. ``docs/architecture.md`` draws the layers.
 """
 
 import sys as _sys
