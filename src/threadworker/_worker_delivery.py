@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ._dispatch import Dispatcher, report_exception
 from ._exceptions import WorkerAborted, WorkerFinishedError
@@ -21,6 +21,7 @@ from ._warnings import WarningArgs
 if TYPE_CHECKING:
     from ._progress import ProgressBar
     from ._scope import WorkerScope
+    from ._worker import WorkerBase
 
 __all__ = ["WorkerDelivery", "WorkerHost"]
 
@@ -141,7 +142,7 @@ class WorkerDelivery:
                 if quit_latch is not None:
                     quit_latch.set_result(None)
                 if self._scope is not None:
-                    self._scope.discard(self)  # type: ignore[arg-type]  # a WorkerBase
+                    self._scope.discard(cast("WorkerBase[Any]", self))
 
     def _finished_cleanup(self) -> None:
         """Fail pending control awaitables; subclasses extend."""
