@@ -460,7 +460,7 @@ async def test_an_exception_that_cannot_be_pickled_nor_printed_arrives_by_name()
 async def test_a_batch_that_cannot_be_read_at_all_ends_the_job_and_its_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import threadworker._process_pool as pool_module
+    import threadworker._worker_process as pool_module
 
     def unreadable(data: bytes) -> Any:
         raise RuntimeError("cannot read this batch at all")

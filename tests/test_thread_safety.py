@@ -130,7 +130,8 @@ async def _race_start_and_quit(worker: WorkerBase[Any]) -> None:
 
 async def test_quit_between_the_checks_of_start_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     """The interleaving of the zombie, forced: quit() runs while start() is under way."""
-    from threadworker import _scope, _worker
+    from threadworker import _scope
+    from threadworker import _worker_start as _worker
 
     probe = Probe()
     worker = GeneratorWorker(endless, probe)

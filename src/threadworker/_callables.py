@@ -15,9 +15,8 @@ import inspect
 import types
 from typing import Literal
 
-from ._executors import WRAPPED_ATTRIBUTE
-
 __all__ = [
+    "WRAPPED_ATTRIBUTE",
     "FunctionKind",
     "check_callable",
     "function_kind",
@@ -25,6 +24,9 @@ __all__ = [
     "name_of",
     "surely_makes_generator",
 ]
+
+#: Set on the functions ``@thread_worker`` returns: the function they wrap.
+WRAPPED_ATTRIBUTE = "_threadworker_function"
 
 
 def name_of(func: object) -> str:

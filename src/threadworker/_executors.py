@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from ._callables import WRAPPED_ATTRIBUTE as WRAPPED_ATTRIBUTE
 from ._pool import ThreadPool
 
 __all__ = [
@@ -29,9 +30,6 @@ __all__ = [
     "portable_function",
     "resolve_executor",
 ]
-
-#: Set on the functions ``@thread_worker`` returns: the function they wrap.
-WRAPPED_ATTRIBUTE = "_threadworker_function"
 
 
 class ClientLike(Protocol):

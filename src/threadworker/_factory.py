@@ -8,9 +8,10 @@ from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from ._callables import check_callable, makes_generator
 from ._executors import WRAPPED_ATTRIBUTE, ExecutorSpec, resolve_executor
+from ._function_worker import FunctionWorker
 from ._generator_worker import GeneratorWorker
 from ._progress import ProgressSpec, make_pbar
-from ._worker import FunctionWorker, WorkerBase
+from ._worker import WorkerBase
 
 __all__ = ["as_generator_function", "create_worker", "thread_worker"]
 

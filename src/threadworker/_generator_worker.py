@@ -9,9 +9,7 @@ home thread pumps the channel, emitting signals and feeding async iterators.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextvars
-import pickle
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator
@@ -20,10 +18,14 @@ from typing import Any, Generic, NoReturn, TypeVar, cast
 from ._callables import makes_generator, name_of, surely_makes_generator
 from ._channel import Channel
 from ._exceptions import WorkerFinishedError
+from ._executors import Placement
+from ._generator_pump import _OUTCOME_SIGNALS, GeneratorPump
 from ._latch import Latch
-from ._signal import SignalInstance, _SignalIterator
+from ._runner import GeneratorRunner, generator_runner
+from ._signal import SignalInstance
+from ._signal_iterator import _SignalIterator
 from ._sizes import payload_size
-from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
+from ._stepper import Event, GeneratorDriver, drive
 from ._warnings import WarningArgs
 from ._worker import WorkerBase
 from ._worker_signals import GeneratorWorkerSignals
@@ -35,7 +37,9 @@ S = TypeVar("S")
 R = TypeVar("R")
 
 
-class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S, R]):
+class GeneratorWorker(
+    WorkerBase[R], GeneratorPump[Y], GeneratorWorkerSignals[Y, R], Generic[Y, S, R]
+):
     """Run a generator function in its own thread; stream what it yields.
 
     Besides the base signals it emits ``yielded`` for every value, and
@@ -90,9 +94,6 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         self._resume_latches: list[Latch[None]] = []
         self._iterating: weakref.WeakSet[_WorkerIterator[Y]] = weakref.WeakSet()
         self._yielded_signal: SignalInstance[Y] | None = None
-        # executor="process": sends on their way, by the token the process returns.
-        self._remote_sends: dict[int, Latch[None]] = {}
-        self._future: concurrent.futures.Future[Any] | None = None  # thread executors
         self._paused = False  # between ``paused`` and ``resumed`` (home thread)
         # Bytes of sent values not yet received, by their latch (under _control).
         self._unreceived: dict[int, int] = {}
@@ -100,6 +101,10 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         self._ended_before_quit = False  # quit() came after the generator ended
 
     _is_generator = True
+    _runner: GeneratorRunner
+
+    def _runner_for(self, placement: Placement) -> GeneratorRunner:
+        return generator_runner(placement)
 
     # -- flow control ------------------------------------------------------------------
     @property
@@ -140,9 +145,7 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
                 f"cannot send to {self._signal_owner_name()} before it starts: "
                 "call start() first (the first step of a generator cannot receive a value)"
             )
-        if self._placement.kind == "process":
-            # The books keep the pickled value: a bad one fails here, not there.
-            value = cast(S, _pickled_for_send(value, self._name))
+        value = cast(S, self._runner.prepare_send(self, value))
         with self._control:
             if self._state == "finished" or self._driver.abort_requested:
                 latch.set_exception(self._ended_error("received the value"))
@@ -215,19 +218,7 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
 
     def _requests_changed(self) -> None:
         """Make the requests just recorded in the driver take effect (lock held)."""
-        if self._job is None:
-            self._control.notify_all()  # the stepping thread may be waiting
-            return
-        # In a process the generator has its own driver: this one keeps the
-        # books, and its requests are forwarded, in order.
-        transitions, sends = self._driver.take_requests()
-        for transition in transitions:
-            self._job.control(transition)
-        for data, latch in sends:
-            token = id(latch)
-            assert isinstance(latch, Latch)
-            self._remote_sends[token] = latch
-            self._job.control("send", (token, data))
+        self._runner.forward_requests(self)
 
     def _request_abort(self) -> None:
         # A generator that already ended on its own was not cut short: its
@@ -236,14 +227,7 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         with self._control:
             self._driver.request_abort()
             self._control.notify_all()
-        if self._job is not None:
-            assert self._scope is not None
-            self._job.quit(self._scope.terminate_after)
-        elif self._future is not None and self._future.cancel():
-            # Queued behind a thread executor's other work: it never runs.
-            assert self._channel is not None
-            self._channel.put(Event("aborted"))
-            self._producer_done()
+        self._runner.abort(self)
         if self._channel is not None:
             self._channel.stop_blocking()
             self._channel.resume()  # delivery must go on to reach ``aborted``
@@ -264,58 +248,7 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         )
         if self._yielded_signal is not None:
             self._yielded_signal._byte_budget = budget
-        placement = self._placement
-        if placement.kind == "process":
-            self._launch_in_process()
-        elif placement.executor is not None:  # a thread executor
-            self._future = placement.executor.submit(self._run, context, self._channel.put)
-        else:
-            thread = threading.Thread(
-                target=self._run,
-                args=(context, self._channel.put),
-                name=f"threadworker-{self._name}",
-                daemon=True,  # a stuck generator must never block interpreter exit
-            )
-            thread.start()
-
-    def _launch_in_process(self) -> None:
-        assert self._scope is not None
-        self._job = self._new_process_job()
-        with self._control:  # requests made before start(): they travel with the job
-            self._requests_changed()
-        self._scope.process_pool.submit(self._job)
-        with self._control:
-            abort_requested = self._driver.abort_requested
-        if abort_requested:  # quit() from another thread while start() ran
-            self._job.quit(self._scope.terminate_after)
-
-    def _from_process(self, items: list[Any]) -> None:
-        """Items from the worker process, into the channel (its courier thread)."""
-        from ._process_pool import rebuild_error
-
-        channel = self._channel
-        assert channel is not None
-        put = channel.put
-        for item in items:
-            if type(item) is Event:
-                kind = item.kind
-                if kind == "progress":
-                    self._relay_progress(item.payload)
-                    continue
-                if kind == "received":
-                    item = Event("received", self._remote_sends.pop(item.payload))
-                elif kind == "errored":
-                    item = Event("errored", rebuild_error(item.payload))
-                if kind in OUTCOMES:
-                    put(item)
-                    self._producer_done()
-                    continue
-            put(item)
-
-    def _on_process_lost(self, exitcode: int | None) -> None:
-        assert self._channel is not None
-        self._channel.put(Event(*self._process_died(exitcode)))
-        self._producer_done()
+        self._runner.launch(self, context)
 
     def _work_here(self, context: contextvars.Context) -> None:
         self._run(context, self._handle)
@@ -362,71 +295,6 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
     def _dispatcher_home(self) -> bool:
         return self._dispatcher is None or self._dispatcher.in_home_thread()
 
-    # -- home side ---------------------------------------------------------------------------
-    def _delivery_blocked(self) -> bool:
-        """Whether an async iterator is full and may hold delivery back.
-
-        It may not once quit was requested, once the generator has ended
-        (its outcome is queued), or while a coroutine awaits the outcome.
-        """
-        signal = self._yielded_signal
-        if signal is None or self._abort_requested or self._thread_done.is_set():
-            return False
-        return signal._congested and not self._outcome_awaited()
-
-    def _outcome_awaited(self) -> bool:
-        for name in _OUTCOME_SIGNALS:
-            signal = self.__dict__.get(name)
-            if signal is not None and signal._latch is not None and signal._latch.has_waiters():
-                return True
-        return False
-
-    def _handle(self, item: Any) -> None:
-        """Deliver one channel item (home thread)."""
-        if type(item) is not Event:
-            if (
-                self._abort_requested
-                and not self._ended_before_quit
-                and self._scope is not None
-                and self._scope.closed
-            ):
-                # The home is shutting down: a value yielded before the quit has
-                # nobody left to show it (napari closed its viewer first). Qt's
-                # own queued signals are never run once the application quit.
-                return
-            pbar = self._pbar
-            if pbar is not None and not pbar._explicit:
-                # napari's rule: every yield is a step, counted before the
-                # ``yielded`` callbacks run, so they see it in ``pbar.n``.
-                pbar.update(1)
-            signal = self._yielded_signal
-            if signal is not None:
-                signal._emit_value(item)
-            return
-        kind = item.kind
-        if kind == "received":
-            if self._unreceived:
-                with self._control:
-                    self._unreceived_bytes -= self._unreceived.pop(id(item.payload), 0)
-            item.payload.set_result(None)
-        elif kind == "warned":
-            self._emit_warning(item.payload)
-        elif kind in ("paused", "resumed"):
-            self._paused = kind == "paused"
-            self._fire(kind)
-            with self._control:
-                latches = self._pause_latches if kind == "paused" else self._resume_latches
-                done = list(latches)
-                latches.clear()
-            for latch in done:
-                latch.set_result(None)
-        else:
-            self._finish(kind, item.payload)
-
-    def _resume_delivery(self) -> None:
-        if self._channel is not None:
-            self._channel.resume()
-
     def _signal_created(self, signal: SignalInstance[Any]) -> None:
         super()._signal_created(signal)
         if signal.name == "yielded":
@@ -438,20 +306,6 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
             # Awaiting the outcome lifts an unread iterator's hold (see the class).
             signal._on_wait = self._weak_resume_delivery()
 
-    def _weak_resume_delivery(self) -> Callable[[], None]:
-        """:meth:`_resume_delivery`, held weakly.
-
-        A signal must not keep its worker alive (see ``WorkerBase.__del__``).
-        """
-        resume = weakref.WeakMethod(self._resume_delivery)
-
-        def resume_if_alive() -> None:
-            method = resume()
-            if method is not None:
-                method()
-
-        return resume_if_alive
-
     def _errors_handled(self) -> bool:
         return bool(self._iterating) or super()._errors_handled()
 
@@ -461,11 +315,10 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
                 self._driver.take_unsent()
                 + self._pause_latches
                 + self._resume_latches
-                + list(self._remote_sends.values())
+                + self._runner.take_pending()
             )
             self._pause_latches = []
             self._resume_latches = []
-            self._remote_sends.clear()
             self._unreceived.clear()
             self._unreceived_bytes = 0
         for latch in pending:
@@ -482,9 +335,6 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
         iterator = self.yielded._subscribe(_WorkerIterator(self))
         self._start_if_new()
         return iterator
-
-
-_OUTCOME_SIGNALS = ("returned", "errored", "aborted", "finished")
 
 
 class _WorkerIterator(_SignalIterator[Y]):
@@ -504,14 +354,3 @@ class _WorkerIterator(_SignalIterator[Y]):
         if error is not None:
             raise error
         raise StopAsyncIteration
-
-
-def _pickled_for_send(value: object, name: str) -> bytes:
-    """*value* pickled for a worker process, or a TypeError that says why not."""
-    try:
-        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:
-        raise TypeError(
-            f"cannot send {type(value).__qualname__} to {name}, which runs in a worker "
-            f"process: it cannot be pickled ({exc})"
-        ) from exc

@@ -18,6 +18,7 @@ from typing import Any, Literal, ParamSpec, TypeVar, overload
 from ._current import current_worker_var
 from ._scope import WorkerScope, current_scope
 from ._signal import positional_limit
+from ._upper_layers import qt_bridge
 
 __all__ = ["ensure_main_thread", "ensure_object_thread", "run_in_main_thread"]
 
@@ -169,16 +170,13 @@ def ensure_main_thread(
 
         @functools.wraps(fn)
         def in_main_thread(*args: Any, **kwargs: Any) -> Any:
-            from . import _qt
-
+            qt = qt_bridge()
             if limit is not None:
                 args = args[:limit]  # a Qt signal may carry more, as for any slot
             # Not bound to a variable: see _qt.call_in_thread.
             if await_return:
-                return _qt.call_in_thread(_qt.main_thread(), fn, args, kwargs).result(
-                    timeout / 1000
-                )
-            return _qt.call_in_thread(_qt.main_thread(), fn, args, kwargs)
+                return qt.call_in_thread(qt.main_thread(), fn, args, kwargs).result(timeout / 1000)
+            return qt.call_in_thread(qt.main_thread(), fn, args, kwargs)
 
         return in_main_thread
 
@@ -219,14 +217,13 @@ def ensure_object_thread(
 
         @functools.wraps(fn)
         def in_object_thread(self: Any, *args: Any, **kwargs: Any) -> Any:
-            from . import _qt
-
+            qt = qt_bridge()
             if limit is not None:
                 args = args[: max(limit - 1, 0)]  # beyond ``self``: as for any slot
-            thread = _qt.object_thread(self)
+            thread = qt.object_thread(self)
             if await_return:  # not bound to a variable: see _qt.call_in_thread
-                return _qt.call_in_thread(thread, fn, (self, *args), kwargs).result(timeout / 1000)
-            return _qt.call_in_thread(thread, fn, (self, *args), kwargs)
+                return qt.call_in_thread(thread, fn, (self, *args), kwargs).result(timeout / 1000)
+            return qt.call_in_thread(thread, fn, (self, *args), kwargs)
 
         return in_object_thread
 

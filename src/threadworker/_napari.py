@@ -216,7 +216,7 @@ def register_return_types() -> None:
         return
     from napari import types
 
-    from ._worker import FunctionWorker
+    from ._function_worker import FunctionWorker
 
     store = get_app_model().injection_store
     for data_type in (*_layer_data_types(), types.LayerDataTuple, list[types.LayerDataTuple]):
@@ -232,8 +232,8 @@ def _register_with_magicgui() -> None:
         import magicgui
     except ImportError:  # pragma: no cover - napari depends on magicgui
         return
+    from ._function_worker import FunctionWorker
     from ._generator_worker import GeneratorWorker
-    from ._worker import FunctionWorker
 
     magicgui.register_type(FunctionWorker, return_callback=_show_results)
     magicgui.register_type(GeneratorWorker, return_callback=_show_results)

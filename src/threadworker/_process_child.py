@@ -26,8 +26,6 @@ import os
 import pickle
 import signal
 import threading
-import time
-import traceback
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -35,186 +33,20 @@ from queue import SimpleQueue
 from typing import Any, cast
 
 from ._current import current_worker_var
-from ._progress import ProgressCounts
-from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
-from ._warnings import WarningArgs, install_warning_router, warning_hooks
+from ._portable_error import PortableError as PortableError
+from ._portable_error import describe_exception as describe_exception
+from ._remote_worker import RemoteWorker
+from ._stepper import OUTCOMES, Event, drive
+from ._warnings import install_warning_router
 
 __all__ = ["READY_IN_OWN_GROUP", "PortableError", "describe_exception", "serve"]
 
 OUTBOX_CAPACITY = 1024  # undelivered items that make a generator wait
 MAX_BATCH = 4096  # items per message, at most...
 MAX_BATCH_BYTES = 4 << 20  # ...and about this many bytes: big values go a few at a time
-PROGRESS_INTERVAL = 1 / 30  # seconds between progress reports
 #: What a worker process says when it serves, leading a process group of its own.
 READY_IN_OWN_GROUP = b"ready, own group"
 _serving_pid = 0  # the worker process's, in a process its jobs forked too
-
-
-class PortableError:
-    """An exception on its way to the parent, with its traceback as text.
-
-    The exception is pickled separately: one whose class cannot be rebuilt
-    in the parent (a required ``__init__`` argument, a class the parent
-    cannot import) still arrives, as its type name and message.
-    """
-
-    __slots__ = ("message", "pickled", "traceback", "type_name")
-
-    def __init__(self, exc: BaseException) -> None:
-        # Each part on its own: an exception whose ``str()``, traceback or
-        # pickling fails must still reach the parent, by its type name at least.
-        self.type_name = f"{type(exc).__module__}.{type(exc).__qualname__}"
-        try:
-            self.message = str(exc)
-        except Exception as failure:
-            self.message = f"<str() failed: {describe_exception(failure)}>"
-        try:
-            self.traceback = "".join(traceback.format_exception(exc))
-        except Exception as failure:
-            self.traceback = (
-                f"{self.type_name}: {self.message}\n"
-                f"(its traceback could not be formatted: {describe_exception(failure)})"
-            )
-        try:
-            self.pickled: bytes | None = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
-        except Exception:
-            self.pickled = None
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_portable, (self.type_name, self.message, self.traceback, self.pickled))
-
-
-def describe_exception(exc: BaseException) -> str:
-    """``Type: message`` for an exception, even one whose ``str()`` fails."""
-    try:
-        return f"{type(exc).__qualname__}: {exc}"
-    except Exception:
-        return type(exc).__qualname__
-
-
-def _rebuild_portable(
-    type_name: str, message: str, text: str, pickled: bytes | None
-) -> PortableError:
-    error = PortableError.__new__(PortableError)
-    error.type_name, error.message, error.traceback, error.pickled = (
-        type_name,
-        message,
-        text,
-        pickled,
-    )
-    return error
-
-
-class ProgressRelay(ProgressCounts):
-    """``pbar`` inside a worker process: reports to the parent's bar, throttled."""
-
-    def __init__(self, job: RemoteWorker) -> None:
-        super().__init__()
-        self._job = job
-        self._explicit = True
-        self._sent_at = 0.0
-        self._dirty = False
-
-    def _changed(self, *, reset: bool) -> None:
-        self._report(force=reset)  # a reset (new total, desc) goes out at once
-
-    def _report(self, *, force: bool) -> None:
-        now = time.monotonic()
-        if force or now - self._sent_at >= PROGRESS_INTERVAL:
-            self._sent_at = now
-            self._dirty = False
-            self._job.put(Event("progress", (self.n, self.total, self.desc)))
-        else:
-            self._dirty = True
-
-    def flush(self) -> None:
-        """Send the last state if a throttled update was not sent."""
-        if self._dirty:
-            self._report(force=True)
-
-
-class RemoteWorker:
-    """What ``current_worker()`` returns inside a worker process.
-
-    It has what code running in a worker uses: ``abort_requested`` (set by
-    the parent's ``quit()``) and progress reporting through ``pbar``.
-    """
-
-    def __init__(self, job_id: int, outbox: Outbox) -> None:
-        self.id = job_id
-        self._outbox = outbox
-        self.control = threading.Condition(threading.Lock())
-        self.driver: GeneratorDriver[Any, Any, Any] = GeneratorDriver()
-        self._abort_requested = False
-        self._pbar: ProgressRelay | None = None
-        #: Why the job must end in error: a value it made could not be sent.
-        self.failure: BaseException | None = None
-        # The job's own catch_warnings(record=True) must get its warnings.
-        self._warning_hooks = warning_hooks()
-
-    @property
-    def abort_requested(self) -> bool:
-        """Whether the parent asked the worker to quit."""
-        return self._abort_requested
-
-    @property
-    def pbar(self) -> ProgressRelay | None:
-        """The progress relay, once the work reported progress."""
-        return self._pbar
-
-    def _ensure_pbar(self) -> ProgressRelay:
-        if self._pbar is None:
-            self._pbar = ProgressRelay(self)
-        return self._pbar
-
-    def _deliver_warning(self, args: WarningArgs) -> None:
-        message, category, filename, lineno, _file, line = args
-        # The file object stays here; the parent shows it on its own stream.
-        self.put(Event("warned", (message, category, filename, lineno, None, line)))
-
-    def put(self, item: Any) -> None:
-        """Queue an item for the parent (the job's thread)."""
-        if type(item) is Event:
-            if item.kind in OUTCOMES and self._pbar is not None:
-                self._pbar.flush()
-            if item.kind == "errored":
-                item = Event("errored", PortableError(item.payload))
-            if item.kind in OUTCOMES:
-                self._outbox.put_last(self, item)
-                return
-        self._outbox.put(self, item)
-
-    # -- requests from the parent (receiver thread) --------------------------------------
-    def request(self, op: str, payload: Any) -> None:
-        with self.control:
-            if op == "quit":
-                self._abort_requested = True
-                self.driver.request_abort()
-            elif op == "pause":
-                self.driver.request_pause()
-            elif op == "resume":
-                self.driver.request_resume()
-            elif op == "send":
-                token, data = payload
-                try:
-                    value = pickle.loads(data)
-                except Exception as exc:
-                    self._fail_locked(exc)
-                else:
-                    self.driver.queue_send(value, token)
-            self.control.notify_all()
-
-    def fail(self, exc: BaseException) -> None:
-        """End the job in error at its next step (any thread)."""
-        with self.control:
-            self._fail_locked(exc)
-            self.control.notify_all()
-
-    def _fail_locked(self, exc: BaseException) -> None:
-        if self.failure is None:
-            self.failure = exc
-        self._abort_requested = True
-        self.driver.request_abort()
 
 
 class Outbox:

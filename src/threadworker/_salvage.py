@@ -19,7 +19,7 @@ import pickle
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ._process_child import describe_exception
+from ._portable_error import describe_exception
 from ._stepper import OUTCOMES, Event
 
 __all__ = ["salvage_batch"]
