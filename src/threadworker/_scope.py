@@ -133,16 +133,14 @@ def _forget_closed_loop(loop: asyncio.AbstractEventLoop, scope: WorkerScope) -> 
     ``close`` wrapper closes over it: both would keep every closed loop alive
     for ever. A closed qasync loop is then freed by Python's cyclic collector,
     in whichever thread runs it; its QObjects are destroyed here first, on
-    their own thread (see ``_qt.delete_closed_loop_qobjects``).
+    their own thread (see the Qt bridge's ``delete_closed_loop_qobjects``).
     """
     with _scopes_lock:
         if _scopes.get(loop) is scope:
             del _scopes[loop]
     vars(loop).pop("close", None)
-    if _qt_imported():
-        from . import _qt
-
-        _qt.delete_closed_loop_qobjects(loop)
+    if qt_imported():
+        qt_bridge().delete_closed_loop_qobjects(loop)
 
 
 def _closes_as_its_app_quits(loop: asyncio.AbstractEventLoop) -> bool:

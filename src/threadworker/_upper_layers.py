@@ -59,6 +59,9 @@ class QtBridge(Protocol):
     def object_thread(self, obj: object) -> Any:
         """The QThread *obj* lives in."""
 
+    def delete_closed_loop_qobjects(self, loop: object) -> None:
+        """Destroy a closed loop's own QObjects now, on their thread."""
+
     def call_in_thread(
         self,
         target: Any,
