@@ -16,6 +16,7 @@ from ._current import current_worker as current_worker
 from ._exceptions import WorkerAborted as WorkerAborted
 from ._exceptions import WorkerFinishedError as WorkerFinishedError
 from ._exceptions import WorkerProcessDied as WorkerProcessDied
+from ._exceptions import WorkerTimeout as WorkerTimeout
 from ._factory import as_generator_function as as_generator_function
 from ._factory import create_worker as create_worker
 from ._factory import thread_worker as thread_worker
@@ -52,6 +53,7 @@ __all__ = (
     "WorkerBaseSignals",
     "WorkerFinishedError",
     "WorkerProcessDied",
+    "WorkerTimeout",
     "as_generator_function",
     "configure",
     "create_worker",

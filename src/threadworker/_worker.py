@@ -30,6 +30,7 @@ from ._executors import (
     portable_function,
     resolve_executor,
 )
+from ._future import future_of, settle_future
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._scope import current_scope, scopes_on_this_thread
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Self
 
+    from ._policy import WorkerPolicy
     from ._process_pool import ProcessJob
     from ._scope import WorkerScope
 
@@ -141,6 +143,9 @@ class WorkerBase(WorkerBaseSignals[R]):
             adopt_signals(self, SignalsClass)
         self._warning_hooks: WarningHooks | None = None  # as they were at start
         self._abandoned = False  # its home shut down while it still ran
+        # Issue 15: timeout=/exclusive=/debounce= (set by create_worker), worker.future.
+        self._policy: WorkerPolicy | None = None
+        self._result_future: concurrent.futures.Future[R] | None = None
 
     _is_generator = False
 
@@ -214,6 +219,21 @@ class WorkerBase(WorkerBaseSignals[R]):
         return bar
 
     @property
+    def future(self) -> concurrent.futures.Future[R]:
+        """A :class:`concurrent.futures.Future` of the worker's outcome (issue 15).
+
+        It resolves with the return value, with the worker's exception, or
+        as cancelled (``result()`` raises ``CancelledError``) if the worker
+        was aborted. For synchronous code, magicgui's ``-> Future[T]``, or
+        ``asyncio.wrap_future``. Reading it does not start the worker.
+
+        Cancelling the future quits the worker; the future stays pending
+        (never ``running()``) until the worker finishes, so it can be
+        cancelled at any time before.
+        """
+        return future_of(self)
+
+    @property
     def signals(self) -> Self:
         """The worker itself: ``worker.signals.returned`` is ``worker.returned``.
 
@@ -274,6 +294,14 @@ class WorkerBase(WorkerBaseSignals[R]):
         self._warning_hooks = warning_hooks()
         context = contextvars.copy_context()
         context.run(current_worker_var.set, self)
+        # Issue 15: latest-wins quits the group's previous worker; debounce delays the launch.
+        if self._policy is not None and self._policy.on_start(self, context):
+            return
+        self._launch_started(context)
+
+    def _launch_started(self, context: contextvars.Context) -> None:
+        """Announce ``started`` and hand the work over (from start(), or after a debounce)."""
+        assert self._dispatcher is not None
         if "started" in self.__dict__:
             # Posted, not emitted: callbacks connected right after start() see it.
             self._dispatcher.post(self._ensure_started)
@@ -389,6 +417,8 @@ class WorkerBase(WorkerBaseSignals[R]):
             self._finish("aborted", None)
         elif request_abort:
             self._request_abort()
+        elif self._policy is not None:  # issue 15: drop a debounced start not launched yet
+            self._policy.on_quit(self)
         if finished:
             latch.set_result(None)
         return latch
@@ -528,6 +558,8 @@ class WorkerBase(WorkerBaseSignals[R]):
         """Emit the outcome, then ``finished``; runs once, on the home thread."""
         if self._state == _FINISHED:
             return
+        if self._policy is not None:  # issue 15: a timed-out worker ends errored
+            outcome, payload = self._policy.outcome(self, outcome, payload)
         if self._dispatcher is not None:  # it ran: ``started`` comes first
             self._ensure_started()
         try:
@@ -551,6 +583,10 @@ class WorkerBase(WorkerBaseSignals[R]):
                 self._release_holds()
                 for signal in self._signals:
                     self._settle(signal)
+                if self._policy is not None:  # issue 15: stop timers, leave the group
+                    self._policy.on_finish(self)
+                if self._result_future is not None:  # issue 15: worker.future
+                    settle_future(self)
                 self._finished_cleanup()
                 if self._pbar is not None:
                     self._pbar.close()
