@@ -225,7 +225,9 @@ class WorkerBase(WorkerBaseSignals[R]):
         It resolves with the return value, with the worker's exception, or
         as cancelled (``result()`` raises ``CancelledError``) if the worker
         was aborted. For synchronous code, magicgui's ``-> Future[T]``, or
-        ``asyncio.wrap_future``. Reading it does not start the worker.
+        ``asyncio.wrap_future``. Reading it does not start the worker. An
+        exception it carries counts as handled: it is not reported again to the
+        loop's exception handler (or ``sys.excepthook``).
 
         Cancelling the future quits the worker; the future stays pending
         (never ``running()``) until the worker finishes, so it can be
@@ -533,6 +535,9 @@ class WorkerBase(WorkerBaseSignals[R]):
         """
         errored = self.__dict__.get("errored")
         if errored is not None and errored.has_receivers():
+            return True
+        future = self._result_future  # issue 15: worker.future's holder receives it
+        if future is not None and not future.cancelled():
             return True
         returned = self.__dict__.get("returned")
         return (
