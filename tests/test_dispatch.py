@@ -375,7 +375,12 @@ def test_call_later_on_a_loop_posts_when_the_loop_timer_fires() -> None:
         dispatcher = AsyncioDispatcher(loop)
         ran: list[str] = []
         dispatcher.call_later(10, lambda: ran.append("cancelled")).cancel()
-        dispatcher.call_later(0.01, lambda: (ran.append("due"), loop.stop()))
+
+        def due() -> None:
+            ran.append("due")
+            loop.stop()
+
+        dispatcher.call_later(0.01, due)
         loop.run_forever()
         assert ran == ["due"]
     finally:

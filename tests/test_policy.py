@@ -103,7 +103,7 @@ async def test_the_decorator_sets_the_timeout_and_a_call_overrides_it() -> None:
 
     with pytest.raises(WorkerTimeout):
         await asyncio.wait_for(spin(), WAIT)
-    worker = spin(_timeout=None)
+    worker = spin(_timeout=None)  # type: ignore[call-arg]  # per-call options are untyped
     worker.start()
     await asyncio.wait_for(worker.yielded, WAIT)
     assert worker._policy is None  # no limit: no policy at all
@@ -218,6 +218,7 @@ async def test_groups_belong_to_their_home() -> None:
     def work(n: int | None) -> Generator[int, None, int]:
         if n is None:
             yield from forever()
+            return 0
         yield from range(n)
         return n
 
