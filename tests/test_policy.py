@@ -7,6 +7,7 @@ home is covered in test_qt_policy.py.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Generator
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 import process_jobs as jobs
+from script_runner import run_script
 from threadworker import (
     GeneratorWorker,
     WorkerAborted,
@@ -340,3 +342,24 @@ def test_a_pending_start_does_not_hold_up_the_loop_closing() -> None:
         loop.close()  # its scope quits the pending worker
     assert "aborted" in worker._fired
     assert worker._thread_done.is_set()
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "policies.md"
+DOC_BLOCKS = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
+DOC_OUTPUTS = [
+    "GeneratorWorker[scan] timed out: it ran longer than its timeout of 0.2 s",
+    "first was superseded",
+    "198 [99]",
+    "6",
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"), list(zip(DOC_BLOCKS, DOC_OUTPUTS, strict=True)), ids=DOC_OUTPUTS
+)
+def test_the_docs_examples_run_and_print_what_they_say(
+    code: str, expected: str, tmp_path: Path
+) -> None:
+    result = run_script(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout

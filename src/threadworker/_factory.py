@@ -105,7 +105,7 @@ def create_worker(
     _timeout : float, optional
         Seconds the worker may run, counted from its start; then it is quit
         and ends ``errored`` with a :class:`~threadworker.WorkerTimeout`.
-        None (default): no limit. See :doc:`policies`.
+        None (default): no limit.
     _exclusive : bool or str
         Latest wins: starting this worker quits the still-running worker of
         its group on the same home (which ends ``aborted``). ``True``: one
