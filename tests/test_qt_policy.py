@@ -88,3 +88,30 @@ def test_cancelling_the_future_quits_the_worker_in_a_qt_app(qtbot: QtBot) -> Non
         worker.start()
     with qtbot.waitSignal(worker.aborted, timeout=WAIT_MS):
         worker.future.cancel()
+
+
+def test_latest_wins_for_process_workers_in_a_qt_app(qtbot: QtBot, tmp_path: Any) -> None:
+    first = create_worker(
+        jobs.numbers_forever, str(tmp_path / "closed"), _executor="process", _exclusive="p"
+    )
+    with qtbot.waitSignal(first.yielded, timeout=WAIT_MS):
+        first.start()
+    second = create_worker(jobs.add, 2, 3, _executor="process", _exclusive="p")
+    with qtbot.waitSignals([first.aborted, second.returned], timeout=WAIT_MS):
+        second.start()
+    assert (tmp_path / "closed").read_text() == "closed"
+    assert second.future.result(0) == 5
+
+
+def test_a_burst_of_process_starts_runs_only_the_last_in_a_qt_app(qtbot: QtBot) -> None:
+    workers = [
+        create_worker(jobs.echo, i, _executor="process", _exclusive=True, _debounce=0.05)
+        for i in range(20)
+    ]
+    futures = [w.future for w in workers]
+    with qtbot.waitSignal(workers[-1].finished, timeout=WAIT_MS):
+        for worker in workers:
+            worker.start()
+    assert futures[-1].result(0) == 19
+    assert all(f.cancelled() for f in futures[:-1])
+    assert not any("started" in w._fired for w in workers[:-1])
