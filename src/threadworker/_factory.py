@@ -123,7 +123,7 @@ def create_worker(
     Raises
     ------
     TypeError
-        For a bad *func*, *_connect*, *_worker_class* or *_executor* (or a
+        For a bad *func*, *_connect*, *_worker_class*, *_executor* or policy option (or a
         function that cannot be pickled to reach a process); the message says why.
     ValueError
         For an unknown executor name, or a bad *_timeout*, *_exclusive* or
