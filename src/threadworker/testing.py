@@ -234,11 +234,19 @@ def _process_qt_events_until_finished(worker: WorkerBase[Any], timeout: float) -
     if worker._state == "finished":
         return
     loop = QEventLoop()
+    # A timer of our own, stopped on the way out: a pending single shot would
+    # fire into this loop long after it is gone.
+    limit = QTimer()
+    limit.setSingleShot(True)
+    limit.timeout.connect(loop.quit)
     worker.finished.connect(loop.quit)
-    QTimer.singleShot(max(0, round(timeout * 1000)), loop.quit)
-    if worker._state != "finished":
-        loop.exec()
-    worker.finished.disconnect(loop.quit)
+    limit.start(max(0, round(timeout * 1000)))
+    try:
+        if worker._state != "finished":
+            loop.exec()
+    finally:
+        limit.stop()
+        worker.finished.disconnect(loop.quit)
 
 
 def _outcome(worker: WorkerBase[R], timeout: float) -> R:
