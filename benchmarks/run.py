@@ -39,6 +39,8 @@ FULL = {
     "scale_functions": 10_000,
     "process_round_trips": 2000,
     "process_yields": 300_000,
+    "debounce_starts": 100,
+    "timeout_rounds": 100,
 }
 QUICK = {
     "round_trips": 500,
@@ -53,6 +55,8 @@ QUICK = {
     "scale_functions": 1000,
     "process_round_trips": 300,
     "process_yields": 50_000,
+    "debounce_starts": 100,
+    "timeout_rounds": 30,
 }
 
 #: Target ratio of 4 CPU-bound workers' total time, processes ÷ threads: the
@@ -93,6 +97,13 @@ COMPARISONS: list[tuple[str, str, str, str | None, float | None, str]] = [
     ("process_round_trip", "seconds", "tw_process", "pool_submit", 1.2, "le"),
     ("process_yields", "per_second", "tw_process", None, None, "info"),
     ("process_yields", "per_second", "tw_process", "tw_thread", None, "info"),
+    # Policies (issue 15): a burst of 100 debounced starts runs the function once;
+    # a timeout's worker ends within 10 ms of its limit on an idle loop.
+    ("debounce_burst", "runs", "tw", None, 1.0, "le"),
+    ("debounce_burst", "runs", "tw_qt", None, 1.0, "le"),
+    ("timeout_latency", "p99_late_ms", "tw", None, 10.0, "le"),
+    ("timeout_latency", "p99_late_ms", "tw_qasync", None, 10.0, "le"),
+    ("timeout_latency", "p99_late_ms", "tw_qt", None, 10.0, "le"),
 ]
 
 

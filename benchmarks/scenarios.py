@@ -926,6 +926,135 @@ def process_yields_thread(sizes: Sizes) -> Result:
     return _process_yields("thread", sizes)
 
 
+# -- policies (issue 15): debounce bursts and timeout latency --------------------------
+
+
+def _debounce_burst(
+    start_all: Callable[[Callable[[], Any], Callable[[int, float], None]], None],
+) -> Result:
+    """100 (``debounce_starts``) rapid starts of one exclusive, debounced worker."""
+    from threadworker import thread_worker
+
+    runs: list[int] = []
+
+    @thread_worker(exclusive=True, debounce=0.05)
+    def recompute(i: int) -> int:
+        runs.append(i)
+        return i
+
+    out: Result = {}
+
+    def report(value: int, seconds: float) -> None:
+        out.update(runs=len(runs), last=value, seconds=seconds)
+
+    start_all(recompute, report)
+    return out
+
+
+def debounce_burst_tw(sizes: Sizes) -> Result:
+    def start_all(make: Callable[..., Any], report: Callable[[int, float], None]) -> None:
+        async def main() -> None:
+            start = time.perf_counter()
+            workers = [make(i) for i in range(sizes["debounce_starts"])]
+            for worker in workers:
+                worker.start()
+            value = await workers[-1]
+            report(value, time.perf_counter() - start)
+
+        asyncio.run(main())
+
+    return _debounce_burst(start_all)
+
+
+def debounce_burst_tw_qt(sizes: Sizes) -> Result:
+    def start_all(make: Callable[..., Any], report: Callable[[int, float], None]) -> None:
+        def start(done: Callable[[], None]) -> None:
+            begin = time.perf_counter()
+            workers = [make(i) for i in range(sizes["debounce_starts"])]
+            workers[-1].returned.connect(
+                lambda value: (report(value, time.perf_counter() - begin), done())
+            )
+            for worker in workers:
+                worker.start()
+
+        run_qt(start)
+
+    return _debounce_burst(start_all)
+
+
+def waits_for_quit() -> Generator[None, None, None]:
+    """Yield every 0.2 ms until quit: a timeout's quit takes effect at once."""
+    pause = threading.Event()
+    while True:
+        yield
+        pause.wait(0.0002)
+
+
+TIMEOUT_LIMIT = 0.02  # seconds
+
+
+def _lateness_result(late: list[float]) -> Result:
+    return {
+        "rounds": len(late),
+        "median_late_ms": statistics.median(late),
+        "p99_late_ms": percentile(late, 99),
+        "max_late_ms": max(late),
+    }
+
+
+def _timeout_rounds_async(sizes: Sizes) -> Any:
+    from threadworker import WorkerTimeout, create_worker
+
+    async def main() -> Result:
+        late = []
+        for _ in range(sizes["timeout_rounds"]):
+            worker = create_worker(waits_for_quit, _timeout=TIMEOUT_LIMIT)
+            start = time.perf_counter()
+            try:
+                await worker
+            except WorkerTimeout:
+                late.append((time.perf_counter() - start - TIMEOUT_LIMIT) * 1000)
+        return _lateness_result(late)
+
+    return main
+
+
+def timeout_latency_tw(sizes: Sizes) -> Result:
+    result: Result = asyncio.run(_timeout_rounds_async(sizes)())
+    return result
+
+
+def timeout_latency_tw_qasync(sizes: Sizes) -> Result:
+    result: Result = run_qasync(_timeout_rounds_async(sizes))
+    return result
+
+
+def timeout_latency_tw_qt(sizes: Sizes) -> Result:
+    from threadworker import create_worker
+
+    late: list[float] = []
+
+    def start(done: Callable[[], None]) -> None:
+        def round_(remaining: int) -> None:
+            if remaining == 0:
+                done()
+                return
+            worker = create_worker(waits_for_quit, _timeout=TIMEOUT_LIMIT)
+            begin = time.perf_counter()
+
+            def ended(_: BaseException) -> None:
+                late.append((time.perf_counter() - begin - TIMEOUT_LIMIT) * 1000)
+                round_(remaining - 1)
+
+            worker.errored.connect(ended)
+            worker.start()
+
+        round_(sizes["timeout_rounds"])
+
+    run_qt(start)
+    return _lateness_result(late)
+
+
 SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
     "round_trip": {
         "tw": round_trip_tw,
@@ -989,5 +1118,14 @@ SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
     "process_yields": {
         "tw_process": process_yields_process,
         "tw_thread": process_yields_thread,
+    },
+    "debounce_burst": {
+        "tw": debounce_burst_tw,
+        "tw_qt": debounce_burst_tw_qt,
+    },
+    "timeout_latency": {
+        "tw": timeout_latency_tw,
+        "tw_qasync": timeout_latency_tw_qasync,
+        "tw_qt": timeout_latency_tw_qt,
     },
 }

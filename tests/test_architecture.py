@@ -57,11 +57,14 @@ LAYERS: dict[str, set[str]] = {
     },
     "runtime": {"_dispatch", "_scope", "_thread_loop", "_worker_scope"},
     "workers": {
+        "_exclusive",
         "_factory",
         "_function_worker",
+        "_future",
         "_generator_pump",
         "_generator_worker",
         "_main_thread",
+        "_policy",
         "_progress",
         "_run_in_executor",
         "_run_in_process",
@@ -71,7 +74,8 @@ LAYERS: dict[str, set[str]] = {
         "_worker_delivery",
         "_worker_start",
     },
-    "qt": {"_napari", "_qt", "_qt_calls", "_qthread_worker", "qt"},
+    # The top: Qt, and the pytest plugin (which drives Qt's loop when Qt is in use).
+    "qt": {"_napari", "_qt", "_qt_calls", "_qt_timer", "_qthread_worker", "qt", "testing"},
     "package": {"__init__"},
 }
 #: What a worker process may load: the child side and the core under it.

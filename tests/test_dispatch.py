@@ -353,3 +353,37 @@ def test_a_home_run_by_hand_takes_back_calls_waiting_for_a_loop_timer() -> None:
         assert ran == ["gave up its slice"]
     finally:
         loop.close()
+
+
+def test_call_later_falls_back_to_a_timer_thread_that_posts_home() -> None:
+    dispatcher = ManualDispatcher()
+    ran: list[str] = []
+    handle = dispatcher.call_later(0.01, lambda: ran.append("due"))
+    assert isinstance(handle, threading.Timer)
+    handle.join(10)
+    dispatcher.flush()  # posted, not run in the timer's thread
+    assert ran == ["due"]
+    dropped = dispatcher.call_later(10, lambda: ran.append("cancelled"))
+    assert isinstance(dropped, threading.Timer)
+    dropped.cancel()
+    dropped.join(10)
+    dispatcher.flush()
+    assert ran == ["due"]
+
+
+def test_call_later_on_a_loop_posts_when_the_loop_timer_fires() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        dispatcher = AsyncioDispatcher(loop)
+        ran: list[str] = []
+        dispatcher.call_later(10, lambda: ran.append("cancelled")).cancel()
+
+        def due() -> None:
+            ran.append("due")
+            loop.stop()
+
+        dispatcher.call_later(0.01, due)
+        loop.run_forever()
+        assert ran == ["due"]
+    finally:
+        loop.close()

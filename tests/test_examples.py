@@ -145,3 +145,11 @@ def test_ex10_processes_keep_the_loop_free_and_stop_on_quit() -> None:
     assert streamed.group(1) != streamed.group(2)
     assert "progress chunks 3/3" in out
     assert "stuck worker quit: aborted after" in out
+
+
+def test_ex11_slider_computes_only_where_the_drag_rests() -> None:
+    out = run("ex11_slider.py")
+    # Two drags (1→30, then 31→60 once 30's computation started): of 59 values
+    # passed, the debounce lets only the resting ones start.
+    assert "slider passed 59 values; computed 2 of them [30, 60];" in out, out
+    assert re.search(r"; [01] superseded while computing; showing 60$", out.strip()), out

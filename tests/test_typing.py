@@ -74,3 +74,20 @@ def test_the_executor_option_keeps_the_types() -> None:
     worker = create_worker(jobs.add, 1, 2, _executor="process")
     assert_type(worker, FunctionWorker[int])
     worker.quit()
+
+
+def test_the_policy_options_and_the_future_keep_the_types() -> None:
+    import concurrent.futures
+
+    @thread_worker(timeout=1.0, exclusive="typing", debounce=0.1)
+    def limited(x: int) -> str:
+        return str(x)
+
+    worker = limited(1)
+    assert_type(worker, FunctionWorker[str])
+    assert_type(worker.future, concurrent.futures.Future[str])
+    generator_worker = create_worker(produce, _timeout=1.0, _exclusive=True)
+    assert_type(generator_worker.future, concurrent.futures.Future[None])
+    worker.quit()
+    generator_worker.quit()
+    assert worker.future.cancelled()

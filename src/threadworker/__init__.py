@@ -16,11 +16,12 @@ layers below only (``tests/test_architecture.py`` enforces it, and that no
 import cycle exists, counting imports inside functions; imports under
 ``if TYPE_CHECKING:`` are exempt)::
 
-    qt          _qt, _qt_calls, qt, _qthread_worker,    the only layer importing qtpy
-                _napari
+    qt          _qt, _qt_calls, _qt_timer, qt,          the only layer importing qtpy
+                _qthread_worker, _napari; testing (the pytest plugin)
     workers     _worker, _worker_start, _worker_delivery, _function_worker,
                 _generator_worker, _generator_pump, _factory, _progress,
-                _main_thread; where the work runs, one runner per placement:
+                _main_thread; the policies: _policy, _exclusive, _future;
+                where the work runs, one runner per placement:
                 _runner, _run_in_thread, _run_in_executor, _run_in_process
     runtime     _dispatch, _scope, _worker_scope,       a home: its loop, its pools
                 _thread_loop
@@ -69,6 +70,7 @@ if _typing.TYPE_CHECKING or not _starting_worker_process():
     from ._exceptions import WorkerAborted as WorkerAborted
     from ._exceptions import WorkerFinishedError as WorkerFinishedError
     from ._exceptions import WorkerProcessDied as WorkerProcessDied
+    from ._exceptions import WorkerTimeout as WorkerTimeout
     from ._factory import as_generator_function as as_generator_function
     from ._factory import create_worker as create_worker
     from ._factory import thread_worker as thread_worker
@@ -116,6 +118,7 @@ _PUBLIC_MODULES = {
     "WorkerBaseSignals": "._worker_signals",
     "WorkerFinishedError": "._exceptions",
     "WorkerProcessDied": "._exceptions",
+    "WorkerTimeout": "._exceptions",
     "as_generator_function": "._factory",
     "configure": "._scope",
     "create_worker": "._factory",
@@ -144,6 +147,7 @@ __all__ = (
     "WorkerBaseSignals",
     "WorkerFinishedError",
     "WorkerProcessDied",
+    "WorkerTimeout",
     "as_generator_function",
     "configure",
     "create_worker",

@@ -26,8 +26,17 @@ __all__ = [
     "Dispatcher",
     "DoneCallback",
     "NestedQtLoop",
+    "TimerHandle",
     "report_exception",
 ]
+
+
+class TimerHandle(Protocol):
+    """A call scheduled by :meth:`Dispatcher.call_later`; ``cancel()`` drops it."""
+
+    def cancel(self) -> None:
+        """Do not make the call (if it has not been made)."""
+
 
 #: Called on the home thread with the outcome of an executor call.
 DoneCallback = Callable[["concurrent.futures.Future[Any]"], None]
@@ -134,6 +143,18 @@ class Dispatcher(ABC):
         future.add_done_callback(lambda done: self.post(on_done, done))
         return future
 
+    def call_later(self, delay: float, fn: Callable[[], object]) -> TimerHandle:
+        """Post ``fn()`` home after *delay* seconds (home thread; issue 15's timers).
+
+        This fallback waits in a timer thread; the asyncio and Qt homes use
+        their own timers, which need no thread.
+        """
+        timer = threading.Timer(delay, self.post, (fn,))
+        timer.name = "threadworker-timer"
+        timer.daemon = True
+        timer.start()
+        return timer
+
     @abstractmethod
     def _wake(self) -> None:
         """Make the home thread call :meth:`flush` soon (any thread)."""
@@ -215,6 +236,10 @@ class AsyncioDispatcher(Dispatcher):
         # meanwhile; a zero-delay timer queues behind those timers instead.
         self._yielded.append(fn)
         self.loop.call_later(0, self._resume_yielded)
+
+    def call_later(self, delay: float, fn: Callable[[], object]) -> TimerHandle:
+        """Post ``fn()`` after *delay* seconds, by a loop timer (home thread)."""
+        return self.loop.call_later(delay, self.post, fn)
 
     def _resume_yielded(self) -> None:
         if self._yielded:  # empty if the scope took them back (run_by_hand)

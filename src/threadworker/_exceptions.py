@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["WorkerAborted", "WorkerFinishedError", "WorkerProcessDied"]
+__all__ = ["WorkerAborted", "WorkerFinishedError", "WorkerProcessDied", "WorkerTimeout"]
 
 
 class WorkerAborted(Exception):
@@ -30,4 +30,14 @@ class WorkerProcessDied(RuntimeError):
     Emitted through ``errored`` when a worker process crashes or is killed
     from outside (a segfault, ``os._exit``, the out-of-memory killer). A
     worker that was quit and then terminated ends ``aborted`` instead.
+    """
+
+
+class WorkerTimeout(TimeoutError):
+    """A worker ran longer than its ``timeout=`` and was quit.
+
+    Emitted through ``errored`` (and raised by ``await worker``) once the
+    quit took effect; the message names the worker and the limit. If the
+    work raised an error of its own while being quit, that error is the
+    ``__cause__``.
     """

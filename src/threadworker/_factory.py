@@ -10,6 +10,7 @@ from ._callables import check_callable, makes_generator
 from ._executors import WRAPPED_ATTRIBUTE, ExecutorSpec, resolve_executor
 from ._function_worker import FunctionWorker
 from ._generator_worker import GeneratorWorker
+from ._policy import check_policy_options, make_policy
 from ._progress import ProgressSpec, make_pbar
 from ._worker import WorkerBase
 
@@ -34,6 +35,9 @@ def create_worker(
     _ignore_errors: bool = False,
     _progress: ProgressSpec = None,
     _executor: ExecutorSpec = None,
+    _timeout: float | None = None,
+    _exclusive: bool | str = False,
+    _debounce: float | None = None,
     **kwargs: Any,
 ) -> GeneratorWorker[Y, S, R]: ...
 @overload
@@ -46,6 +50,9 @@ def create_worker(
     _ignore_errors: bool = False,
     _progress: ProgressSpec = None,
     _executor: ExecutorSpec = None,
+    _timeout: float | None = None,
+    _exclusive: bool | str = False,
+    _debounce: float | None = None,
     **kwargs: Any,
 ) -> FunctionWorker[R]: ...
 def create_worker(
@@ -57,6 +64,9 @@ def create_worker(
     _ignore_errors: bool = False,
     _progress: ProgressSpec = None,
     _executor: ExecutorSpec = None,
+    _timeout: float | None = None,
+    _exclusive: bool | str = False,
+    _debounce: float | None = None,
     **kwargs: Any,
 ) -> WorkerBase[Any]:
     """Make a worker that runs ``func(*args, **kwargs)`` in another thread.
@@ -93,6 +103,18 @@ def create_worker(
         ``ProcessPoolExecutor``, ``dask.distributed.Client.get_executor()``)
         or a ``dask.distributed.Client``. What crosses to another process
         (function, arguments, results, yielded and sent values) is pickled.
+    _timeout : float, optional
+        Seconds the worker may run, counted from its start; then it is quit
+        and ends ``errored`` with a :class:`~threadworker.WorkerTimeout`.
+        None (default): no limit.
+    _exclusive : bool or str
+        Latest wins: starting this worker quits the still-running worker of
+        its group on the same home (which ends ``aborted``). ``True``: one
+        group per function; a string: a named group shared by functions.
+    _debounce : float, optional
+        With *_exclusive*: a start waits this many seconds, and a newer start
+        of the group within the window replaces it (the replaced worker ends
+        ``aborted`` without running).
 
     Returns
     -------
@@ -102,11 +124,13 @@ def create_worker(
     Raises
     ------
     TypeError
-        For a bad *func*, *_connect*, *_worker_class* or *_executor* (or a
+        For a bad *func*, *_connect*, *_worker_class*, *_executor* or policy option (or a
         function that cannot be pickled to reach a process); the message says why.
     ValueError
-        For an unknown executor name.
+        For an unknown executor name, or a bad *_timeout*, *_exclusive* or
+        *_debounce* (negative, empty, or *_debounce* without *_exclusive*).
     """
+    policy = make_policy(func, timeout=_timeout, exclusive=_exclusive, debounce=_debounce)
     if _worker_class is None:
         check_callable(func, "create_worker")
         worker_class: type[WorkerBase[Any]] = (
@@ -121,6 +145,7 @@ def create_worker(
         )
     worker = worker_class(func, *args, **kwargs)
     worker._ignore_errors = bool(_ignore_errors)
+    worker._policy = policy  # issue 15: timeout / exclusive / debounce
     if _executor is not None:
         worker._use_executor(_executor)
     if _progress:
@@ -192,6 +217,9 @@ def thread_worker(  # type: ignore[overload-overlap]
     ignore_errors: bool = False,
     progress: ProgressSpec = None,
     executor: ExecutorSpec = None,
+    timeout: float | None = None,
+    exclusive: bool | str = False,
+    debounce: float | None = None,
 ) -> Callable[P, GeneratorWorker[Y, S, R]]: ...
 @overload
 def thread_worker(
@@ -203,6 +231,9 @@ def thread_worker(
     ignore_errors: bool = False,
     progress: ProgressSpec = None,
     executor: ExecutorSpec = None,
+    timeout: float | None = None,
+    exclusive: bool | str = False,
+    debounce: float | None = None,
 ) -> Callable[P, FunctionWorker[R]]: ...
 @overload
 def thread_worker(
@@ -214,6 +245,9 @@ def thread_worker(
     ignore_errors: bool = False,
     progress: ProgressSpec = None,
     executor: ExecutorSpec = None,
+    timeout: float | None = None,
+    exclusive: bool | str = False,
+    debounce: float | None = None,
 ) -> _ThreadWorkerDecorator: ...
 def thread_worker(
     function: Callable[..., Any] | None = None,
@@ -224,6 +258,9 @@ def thread_worker(
     ignore_errors: bool = False,
     progress: ProgressSpec = None,
     executor: ExecutorSpec = None,
+    timeout: float | None = None,
+    exclusive: bool | str = False,
+    debounce: float | None = None,
 ) -> Any:
     """Make a function return a worker instead of running when called.
 
@@ -232,7 +269,7 @@ def thread_worker(
     function builds a worker via :func:`create_worker`; each option can be
     overridden per call with the underscored keyword (``_start_thread=True``,
     ``_connect=...``, ``_worker_class=...``, ``_ignore_errors=...``,
-    ``_executor=...``).
+    ``_executor=...``, ``_timeout=...``, ``_exclusive=...``, ``_debounce=...``).
 
     Parameters
     ----------
@@ -253,6 +290,16 @@ def thread_worker(
         Where the work runs: ``"thread"`` (default), ``"process"``, a
         ``concurrent.futures.Executor`` or a dask ``Client`` (see
         :func:`create_worker`).
+    timeout : float, optional
+        Seconds each worker may run before it is quit and ends ``errored``
+        with a :class:`~threadworker.WorkerTimeout` (``_timeout=`` per call).
+    exclusive : bool or str
+        Latest wins: starting a worker quits the still-running one of the
+        same group on the same home. ``True``: one group for this function;
+        a string: a group shared with other functions (``_exclusive=``).
+    debounce : float, optional
+        With *exclusive*: each start waits this many seconds; only the last
+        start of a burst runs (``_debounce=``).
 
     Returns
     -------
@@ -265,12 +312,15 @@ def thread_worker(
     TypeError
         If *function* is not a plain or generator function (coroutine
         functions are rejected with the fix), or *connect* is malformed.
+    ValueError
+        For a bad *timeout*, *exclusive* or *debounce*.
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., WorkerBase[Any]]:
         check_callable(func, "@thread_worker")
         if connect is not None:
             _validate_connect_shape(connect)
+        check_policy_options(timeout, exclusive, debounce)  # fails here, not per call
         if executor is not None:  # a bad executor fails here, not at the first call
             is_generator = makes_generator(func)
             resolve_executor(executor, generator=is_generator, name=_name(func))
@@ -283,6 +333,9 @@ def thread_worker(
             kwargs.setdefault("_ignore_errors", ignore_errors)
             kwargs.setdefault("_progress", progress)
             kwargs.setdefault("_executor", executor)
+            kwargs.setdefault("_timeout", timeout)
+            kwargs.setdefault("_exclusive", exclusive)
+            kwargs.setdefault("_debounce", debounce)
             worker: WorkerBase[Any] = create_worker(func, *args, **kwargs)
             return worker
 

@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - only imported when Qt is loaded
         "threadworker's Qt support needs qtpy and a Qt binding: pip install 'threadworker[qt]'"
     ) from exc
 
-from ._dispatch import AsyncioDispatcher, Dispatcher, NestedQtLoop
+from ._dispatch import AsyncioDispatcher, Dispatcher, NestedQtLoop, TimerHandle
 from ._qt_calls import ReportingFuture as ReportingFuture
 from ._qt_calls import call_in_thread as call_in_thread
 from ._qt_calls import main_thread as main_thread
@@ -102,6 +102,12 @@ class QtDispatcher(Dispatcher):
 
     def _wake(self) -> None:
         self._mailbox.wake.emit()
+
+    def call_later(self, delay: float, fn: Callable[[], object]) -> TimerHandle:
+        """Post ``fn()`` after *delay* seconds, by a Qt timer (home thread; issue 15)."""
+        from ._qt_timer import QtTimer
+
+        return QtTimer(delay, lambda: self.post(fn))
 
     def _interrupted(self, exc: BaseException) -> None:
         """A callback raised a ``BaseException`` (home thread): end ``app.exec()``."""

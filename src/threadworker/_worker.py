@@ -25,6 +25,7 @@ from ._current import current_worker_var
 from ._dispatch import Dispatcher
 from ._exceptions import WorkerFinishedError
 from ._executors import IN_THREAD, Placement
+from ._future import future_of
 from ._latch import DoneFlag, Latch
 from ._progress import ProgressBar
 from ._runner import Runner
@@ -37,9 +38,11 @@ from ._worker_signals import WorkerBaseSignals, adopt_signals
 from ._worker_start import WorkerStart, _no_function
 
 if TYPE_CHECKING:
+    import concurrent.futures
     from types import TracebackType
     from typing import Self
 
+    from ._policy import WorkerPolicy
     from ._scope import WorkerScope
 
 __all__ = ["WorkerBase"]
@@ -116,6 +119,9 @@ class WorkerBase(WorkerStart, WorkerDelivery, WorkerBaseSignals[R]):
             adopt_signals(self, SignalsClass)
         self._warning_hooks: WarningHooks | None = None  # as they were at start
         self._abandoned = False  # its home shut down while it still ran
+        # Issue 15: timeout=/exclusive=/debounce= (set by create_worker), worker.future.
+        self._policy: WorkerPolicy | None = None
+        self._result_future: concurrent.futures.Future[R] | None = None
 
     _is_generator = False
 
@@ -152,6 +158,23 @@ class WorkerBase(WorkerStart, WorkerDelivery, WorkerBaseSignals[R]):
             if bar is made and self._host is not None:
                 self._host.pbar_made()
         return bar
+
+    @property
+    def future(self) -> concurrent.futures.Future[R]:
+        """A :class:`concurrent.futures.Future` of the worker's outcome (issue 15).
+
+        It resolves with the return value, with the worker's exception, or
+        as cancelled (``result()`` raises ``CancelledError``) if the worker
+        was aborted. For synchronous code, magicgui's ``-> Future[T]``, or
+        ``asyncio.wrap_future``. Reading it does not start the worker. An
+        exception it carries counts as handled: it is not reported again to the
+        loop's exception handler (or ``sys.excepthook``).
+
+        Cancelling the future quits the worker; the future stays pending
+        (never ``running()``) until the worker finishes, so it can be
+        cancelled at any time before.
+        """
+        return future_of(self)
 
     @property
     def signals(self) -> Self:
@@ -254,6 +277,8 @@ class WorkerBase(WorkerStart, WorkerDelivery, WorkerBaseSignals[R]):
             self._finish("aborted", None)
         elif request_abort:
             self._request_abort()
+        elif self._policy is not None:  # issue 15: drop a debounced start not launched yet
+            self._policy.on_quit(self)
         if finished:
             latch.set_result(None)
         return latch

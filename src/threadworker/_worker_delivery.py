@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ._dispatch import Dispatcher, report_exception
 from ._exceptions import WorkerAborted, WorkerFinishedError
+from ._future import settle_future
 from ._latch import Latch
 from ._signal import SignalInstance
 from ._warnings import WarningArgs
 
 if TYPE_CHECKING:
+    import concurrent.futures
+
+    from ._policy import WorkerPolicy
     from ._progress import ProgressBar
     from ._scope import WorkerScope
     from ._worker import WorkerBase
@@ -71,6 +75,8 @@ class WorkerDelivery:
     _never_ran: bool
     _ignore_errors: bool
     _abandoned: bool
+    _policy: WorkerPolicy | None
+    _result_future: concurrent.futures.Future[Any] | None
 
     def _release_holds(self) -> None:
         """Stop holding this worker through its signals: it started or finished."""
@@ -86,6 +92,9 @@ class WorkerDelivery:
         """
         errored = self.__dict__.get("errored")
         if errored is not None and errored.has_receivers():
+            return True
+        future = self._result_future  # issue 15: worker.future's holder receives it
+        if future is not None and not future.cancelled():
             return True
         returned = self.__dict__.get("returned")
         return (
@@ -111,6 +120,8 @@ class WorkerDelivery:
         """Emit the outcome, then ``finished``; runs once, on the home thread."""
         if self._state == _FINISHED:
             return
+        if self._policy is not None:  # issue 15: a timed-out worker ends errored
+            outcome, payload = self._policy.outcome(cast("WorkerBase[Any]", self), outcome, payload)
         if self._dispatcher is not None:  # it ran: ``started`` comes first
             self._ensure_started()
         try:
@@ -134,6 +145,10 @@ class WorkerDelivery:
                 self._release_holds()
                 for signal in self._signals:
                     self._settle(signal)
+                if self._policy is not None:  # issue 15: stop timers, leave the group
+                    self._policy.on_finish(cast("WorkerBase[Any]", self))
+                if self._result_future is not None:  # issue 15: worker.future
+                    settle_future(cast("WorkerBase[Any]", self))
                 self._finished_cleanup()
                 if self._pbar is not None:
                     self._pbar.close()

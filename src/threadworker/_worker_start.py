@@ -25,6 +25,7 @@ from ._worker_delivery import _CREATED, _RUNNING, WorkerHost
 
 if TYPE_CHECKING:
     from ._dispatch import Dispatcher
+    from ._policy import WorkerPolicy
     from ._worker import WorkerBase
     from ._worker_scope import WorkerScope
 
@@ -51,6 +52,7 @@ class WorkerStart:
     _remote_func: Callable[..., Any]
     _runner: Runner
     _host: WorkerHost | None
+    _policy: WorkerPolicy | None
 
     if TYPE_CHECKING:  # the worker's own
 
@@ -124,6 +126,16 @@ class WorkerStart:
         self._warning_hooks = warning_hooks()
         context = contextvars.copy_context()
         context.run(current_worker_var.set, cast("WorkerBase[Any]", self))
+        # Issue 15: latest-wins quits the group's previous worker; debounce delays the launch.
+        if self._policy is not None and self._policy.on_start(
+            cast("WorkerBase[Any]", self), context
+        ):
+            return
+        self._launch_started(context)
+
+    def _launch_started(self, context: contextvars.Context) -> None:
+        """Announce ``started`` and hand the work over (from start(), or after a debounce)."""
+        assert self._dispatcher is not None
         if "started" in self.__dict__:
             # Posted, not emitted: callbacks connected right after start() see it.
             self._dispatcher.post(self._ensure_started)
