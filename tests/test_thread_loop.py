@@ -10,8 +10,9 @@ import asyncio
 import subprocess
 import sys
 import threading
+from collections.abc import Generator
 
-from threadworker import FunctionWorker
+from threadworker import FunctionWorker, GeneratorWorker
 from threadworker._thread_loop import loop_set_for_this_thread
 
 WAIT = 10
@@ -90,3 +91,37 @@ def test_a_closed_loop_is_not_a_home() -> None:
         assert loop_set_for_this_thread() is None
     finally:
         asyncio.set_event_loop(None)
+
+
+def test_a_running_loop_set_in_another_thread_is_home_to_what_starts_there() -> None:
+    """The loop runs in this thread; another thread sets it as its own and starts a worker.
+
+    The home is the thread running the loop, not the one that happened to
+    start the first worker: the starter's own posts once went through the
+    non-thread-safe ``call_soon``, which debug mode refuses — after which
+    every delivery was dropped and the worker could not even be quit.
+    """
+
+    def count() -> Generator[int, None, str]:
+        yield from range(3)
+        return "done"
+
+    async def main() -> tuple[list[int], str]:
+        loop = asyncio.get_running_loop()
+        got: list[int] = []
+
+        def start_here() -> GeneratorWorker[int, None, str]:
+            asyncio.set_event_loop(loop)
+            try:
+                worker = GeneratorWorker(count)
+                worker.yielded.connect(got.append)
+                worker.start()
+                return worker
+            finally:
+                asyncio.set_event_loop(None)
+
+        worker = await asyncio.to_thread(start_here)
+        returned = await asyncio.wait_for(worker.returned, WAIT)
+        return got, returned
+
+    assert asyncio.run(asyncio.wait_for(main(), WAIT), debug=True) == ([0, 1, 2], "done")

@@ -196,6 +196,24 @@ class AsyncioDispatcher(Dispatcher):
         # here so a home that stops before the timer fires still runs them.
         self._yielded: deque[Callable[[], object]] = deque()
 
+    def in_home_thread(self) -> bool:
+        """Whether the caller is on the loop's thread.
+
+        While the loop runs, that is the thread running it — which need not
+        be the thread that made this dispatcher: a thread that set a running
+        loop as its own (``asyncio.set_event_loop``) may start the first
+        worker. Otherwise it is where the dispatcher was made, the loop set
+        for that thread and not running yet (or no more).
+        """
+        try:
+            running_here = asyncio.get_running_loop() is self.loop
+        except RuntimeError:  # no loop runs in this thread
+            running_here = False
+        if running_here:
+            self.home_thread_id = threading.get_ident()
+            return True
+        return not self.loop.is_running() and super().in_home_thread()
+
     def _wake(self) -> None:
         nested = self.nested_qt
         try:
