@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
-import pickle
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator
@@ -142,7 +141,8 @@ class GeneratorWorker(WorkerBase[R], GeneratorWorkerSignals[Y, R], Generic[Y, S,
             )
         if self._placement.kind == "process":
             # The books keep the pickled value: a bad one fails here, not there.
-            value = cast(S, _pickled_for_send(value, self._name))
+            threshold = self._scope.transport()[1] if self._scope is not None else None
+            value = cast(S, _pickled_for_send(value, self._name, threshold))
         with self._control:
             if self._state == "finished" or self._driver.abort_requested:
                 latch.set_exception(self._ended_error("received the value"))
@@ -506,10 +506,16 @@ class _WorkerIterator(_SignalIterator[Y]):
         raise StopAsyncIteration
 
 
-def _pickled_for_send(value: object, name: str) -> bytes:
-    """*value* pickled for a worker process, or a TypeError that says why not."""
+def _pickled_for_send(value: object, name: str, threshold: int | None) -> bytes:
+    """*value* pickled for a worker process, or a TypeError that says why not.
+
+    Its buffers of *threshold* bytes or more go into shared memory (see
+    ``_shared_memory``).
+    """
+    from ._shared_memory import pickled
+
     try:
-        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        return pickled(value, threshold=threshold)
     except Exception as exc:
         raise TypeError(
             f"cannot send {type(value).__qualname__} to {name}, which runs in a worker "

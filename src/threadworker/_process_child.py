@@ -34,8 +34,11 @@ from multiprocessing.connection import Connection
 from queue import SimpleQueue
 from typing import Any, cast
 
+from . import _shared_memory as shm
+from ._byte_budget import ByteBudget
 from ._current import current_worker_var
 from ._progress import ProgressCounts
+from ._segment_ring import SegmentRing
 from ._stepper import OUTCOMES, Event, GeneratorDriver, drive
 from ._warnings import WarningArgs, install_warning_router, warning_hooks
 
@@ -149,6 +152,8 @@ class RemoteWorker:
         self._pbar: ProgressRelay | None = None
         #: Why the job must end in error: a value it made could not be sent.
         self.failure: BaseException | None = None
+        #: Buffers this big go through shared memory (None: the pipe only).
+        self.threshold: int | None = shm.THRESHOLD
         # The job's own catch_warnings(record=True) must get its warnings.
         self._warning_hooks = warning_hooks()
 
@@ -179,10 +184,32 @@ class RemoteWorker:
                 self._pbar.flush()
             if item.kind == "errored":
                 item = Event("errored", PortableError(item.payload))
+            elif item.kind == "returned":  # shared memory: pickled here (_shared_memory)
+                item = Event("returned", self._encode(item.payload, item))
             if item.kind in OUTCOMES:
                 self._outbox.put_last(self, item)
                 return
+        else:  # shared memory: pickled here, so the generator stops at a bad value
+            item = self._encode(item)
+            if item is _UNSENDABLE:
+                return
         self._outbox.put(self, item)
+
+    def _encode(self, value: Any, item: Any = None) -> Any:
+        """*value* pickled now (big buffers into shared memory), within the byte budget.
+
+        A value that cannot be pickled fails the job here, before its
+        generator takes another step; what was queued before it still goes.
+        """
+        try:
+            encoded = shm.encode(value, threshold=self.threshold, ring=self._outbox.ring)
+        except BaseException as exc:  # even a __reduce__ raising SystemExit
+            self._outbox.drain()
+            self.fail(_not_picklable(value if item is None else item, exc))
+            return _UNSENDABLE
+        if type(encoded) is shm.Encoded:
+            self._outbox.budget.acquire(encoded.nbytes, lambda: self._abort_requested)
+        return encoded
 
     # -- requests from the parent (receiver thread) --------------------------------------
     def request(self, op: str, payload: Any) -> None:
@@ -194,6 +221,9 @@ class RemoteWorker:
                 self.driver.request_pause()
             elif op == "resume":
                 self.driver.request_resume()
+            elif op == "transport":  # from the parent's scope (_byte_budget, _shared_memory)
+                self._outbox.budget.limit, self.threshold = payload
+                self._outbox.ring.limit = self._outbox.budget.limit
             elif op == "send":
                 token, data = payload
                 try:
@@ -230,6 +260,8 @@ class Outbox:
         self._closing = False
         self._send_lock = threading.Lock()
         self._batch_limit = MAX_BATCH  # adapted to the size of recent values
+        self.budget = ByteBudget()  # see _byte_budget
+        self.ring = SegmentRing(self.budget.limit)  # see _segment_ring
         self._thread = threading.Thread(target=self._serve, name="outbox", daemon=True)
         self._thread.start()
 
@@ -254,6 +286,7 @@ class Outbox:
         self._closing = True
         self._wake.set()
         self._thread.join()
+        self.ring.close()
 
     def _serve(self) -> None:
         items = self._items
@@ -295,11 +328,17 @@ class Outbox:
             # process may answer for it.
             os._exit(0)
         self._items.append((job, item))
+        self.drain()
+
+    def drain(self) -> None:
+        """Send everything queued, on this thread."""
         while self._items:
             self._send_some()
 
     def _send(self, job: RemoteWorker, batch: list[Any]) -> None:
+        piped, shared = _encoded_bytes(batch)  # byte budget: see _byte_budget
         if job.failure is not None:
+            self.budget.release(piped + shared)  # nothing more of it is acknowledged
             batch = _only_outcome(batch, job.failure)
             if not batch:
                 return
@@ -312,7 +351,10 @@ class Outbox:
         try:
             self._conn.send_bytes(data)
         except OSError:  # the parent is gone: nobody to report to
+            shm.sweep(os.getpid())
             os._exit(1)
+        if job.failure is None:
+            self.budget.release(piped)  # written; the shared bytes wait for "ack"
 
     def _salvage(self, job: RemoteWorker, batch: list[Any]) -> bytes:
         """Send what pickles up to the first item that does not; fail the job."""
@@ -327,6 +369,22 @@ class Outbox:
                 break
             good.append(item)
         return pickle.dumps((job.id, good), pickle.HIGHEST_PROTOCOL)
+
+
+#: What :meth:`RemoteWorker._encode` returns for a value it could not pickle.
+_UNSENDABLE = object()
+
+
+def _encoded_bytes(batch: list[Any]) -> tuple[int, int]:
+    """Bytes of the batch's encoded values: through the pipe, in shared memory."""
+    piped = shared = 0
+    for item in batch:
+        if type(item) is Event:
+            item = item.payload
+        if type(item) is shm.Encoded:
+            piped += len(item.data)
+            shared += item.shared
+    return piped, shared
 
 
 def _only_outcome(batch: list[Any], failure: BaseException) -> list[Any]:
@@ -375,6 +433,12 @@ class _Receiver:
                 if op == "exit":
                     self.jobs.put(None)
                     return
+                if op == "ack":  # the parent took shared bytes (_byte_budget)
+                    self._outbox.budget.release(payload)
+                    continue
+                if op == "free":  # the parent dropped its last view of a segment
+                    self._outbox.ring.give_back(payload)
+                    continue
                 if op == "run":
                     job = RemoteWorker(job_id, self._outbox)
                     data, requests = payload
@@ -388,8 +452,12 @@ class _Receiver:
                     target = self._live.get(job_id)
                 if target is not None:  # else: it ended, the request came too late
                     target.request(op, payload)
+                    if op == "quit":  # a producer waiting on the byte budget stops waiting
+                        self._outbox.budget.wake()
         except (EOFError, OSError):
-            # The parent closed the pipe or died: stop at once, mid-job or not.
+            # The parent closed the pipe or died: stop at once, mid-job or not,
+            # removing the shared memory it will never take.
+            shm.sweep(os.getpid())
             os._exit(0)
 
 

@@ -30,9 +30,11 @@ from multiprocessing.connection import Connection
 from queue import SimpleQueue
 from typing import Any, Literal
 
+from . import _shared_memory as shm
 from ._pipe_reader import MessageReader, watches_process
 from ._process_child import READY_IN_OWN_GROUP, PortableError, serve
 from ._salvage import salvage_batch
+from ._sizes import DEFAULT_MAX_BYTES_IN_FLIGHT
 from ._stepper import OUTCOMES, Event
 
 __all__ = ["ProcessJob", "ProcessPool", "RemoteTraceback", "describe_exit", "rebuild_error"]
@@ -138,6 +140,7 @@ class ProcessJob:
         self._kill_timer: threading.Timer | None = None
         self._failure: BaseException | None = None
         self._pool: ProcessPool | None = None
+        self._kept: list[Any] = []  # arguments and sends in shared memory, until the end
 
     # -- requests (any thread) -------------------------------------------------------------
     def control(self, op: str, payload: Any = None) -> None:
@@ -145,6 +148,8 @@ class ProcessJob:
         with self._lock:
             if self._state == _DONE:
                 return
+            if op == "send":  # its shared memory lives as long as the job
+                self._kept.append(payload[1])
             if not self._sent:
                 self._held.append((op, payload))
                 return
@@ -182,6 +187,8 @@ class ProcessJob:
                 return False
             self._state = _DONE
             self.call = None
+            kept, self._kept = self._kept, []
+        shm.release(kept)
         if self._pool is not None:
             self._pool.forget(self)
         self._on_items([Event("aborted")])
@@ -271,13 +278,20 @@ class ProcessJob:
         self._end()
         self._on_items([Event("errored", error)])
 
+    def keep(self, value: Any) -> None:
+        """Hold *value*'s shared memory until the job ends (see ``_shared_memory``)."""
+        with self._lock:
+            self._kept.append(value)
+
     def _end(self) -> None:
         with self._lock:
             self._state = _DONE
             self.call = None
             timer, self._kill_timer = self._kill_timer, None
+            kept, self._kept = self._kept, []
         if timer is not None:
             timer.cancel()
+        shm.release(kept)
 
 
 def default_context() -> Any:
@@ -304,6 +318,8 @@ class ProcessPool:
         self._pending: deque[ProcessJob] = deque()
         self._stopped = False
         self._exit_guard: Any = None  # kills the processes at exit if stop() never ran
+        #: ``(max_bytes_in_flight, shared memory threshold or None)`` for new jobs.
+        self.transport: tuple[int, int | None] = (DEFAULT_MAX_BYTES_IN_FLIGHT, shm.THRESHOLD)
 
     def submit(self, job: ProcessJob) -> None:
         """Run *job* in a free process, or queue it until one is free."""
@@ -559,15 +575,18 @@ class _WorkerProcess:
         call = job.call
         assert call is not None
         assert self._conn is not None
-        try:
-            payload = pickle.dumps((job.kind, *call), pickle.HIGHEST_PROTOCOL)
+        transport = self._pool.transport
+        try:  # big arguments into shared memory (_shared_memory)
+            payload = shm.pickled((job.kind, *call), threshold=transport[1])
         except Exception as exc:
             job.deliver([Event("errored", cannot_pickle_call(call[0], exc))])
             self._pool._ready(self)
             return True
+        job.keep(payload)
         try:
             with self._send_lock:
-                self._conn.send(("run", job.id, (payload, job.take_held())))
+                requests = [("transport", transport), *job.take_held()]
+                self._conn.send(("run", job.id, (payload, requests)))
         except OSError:  # died while idle: the job is not lost, it waits for another
             job.return_to_queue()
             self._pool._requeue(job)
@@ -577,7 +596,10 @@ class _WorkerProcess:
         # Watching the process too, not just the pipe: processes the job
         # started may hold the pipe open after the worker process died.
         reader = self._reader or self._conn
+        outgoing = self._outgoing  # lent segments go back to the process (_segment_ring)
+        shm.returning_to(lambda name: outgoing.put(("free", 0, name)))
         while True:
+            self._acknowledge()
             try:
                 data = reader.recv_bytes()
             except (EOFError, OSError):
@@ -595,8 +617,15 @@ class _WorkerProcess:
                     continue
             if job_id == job.id and job.deliver(items):
                 break
+        self._acknowledge()
         self._pool._ready(self)
         return True
+
+    def _acknowledge(self) -> None:
+        """Tell the process the shared bytes handed on since last time (_byte_budget)."""
+        nbytes = shm.take_received_bytes()
+        if nbytes:
+            self.send(("ack", 0, nbytes))
 
     def _salvage(
         self, job: ProcessJob, data: bytes | bytearray, exc: BaseException
@@ -625,6 +654,7 @@ class _WorkerProcess:
                 self.process.kill()
                 self.process.join()
             self._kill_group()  # whatever its jobs left running
+            shm.sweep(self.process.pid)  # what it made and nobody took
 
 
 def cannot_pickle_call(func: Callable[..., Any], exc: BaseException) -> TypeError:
