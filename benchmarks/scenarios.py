@@ -943,8 +943,18 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _frames(executor: str, shape: tuple[int, ...], count: int, *, pipe: bool = False) -> Result:
-    from threadworker import configure, create_worker
+def _frames(
+    executor: str,
+    shape: tuple[int, ...],
+    count: int,
+    *,
+    pipe: bool = False,
+    threshold: int | None = None,
+) -> Result:
+    from threadworker import _shared_memory, configure, create_worker
+
+    if threshold is not None:  # the crossover: every size through shared memory
+        _shared_memory.THRESHOLD = threshold
 
     async def main() -> tuple[float, int]:
         configure(shared_memory=not pipe)
@@ -997,13 +1007,13 @@ def frames_32mib_thread(sizes: Sizes) -> Result:
 
 
 def _crossover(size: int, *, pipe: bool) -> Result:
-    return _frames("process", (size // 8,), 2000, pipe=pipe)
+    return _frames("process", (size // 8,), 2000, pipe=pipe, threshold=1024)
 
 
 def crossover_peers() -> dict[str, Callable[[Sizes], Result]]:
     """Values of 16 KiB to 1 MiB, shared memory vs pipe: where the threshold goes."""
     peers: dict[str, Callable[[Sizes], Result]] = {}
-    for kib in (16, 32, 64, 128, 256, 1024):
+    for kib in (8, 16, 32, 64, 128, 256, 1024):
         peers[f"shm_{kib}k"] = lambda _sizes, n=kib * 1024: _crossover(n, pipe=False)
         peers[f"pipe_{kib}k"] = lambda _sizes, n=kib * 1024: _crossover(n, pipe=True)
     return peers

@@ -91,10 +91,10 @@ def worker_processes() -> list[multiprocessing.process.BaseProcess]:
 
 
 def shared_memory_segments() -> set[str]:
-    """threadworker's shared memory segments in ``/dev/shm`` (issue 16)."""
+    """This process's worker processes' shared memory segments in ``/dev/shm`` (issue 16)."""
     from threadworker._shared_memory import leftover_segments
 
-    return set(leftover_segments())
+    return set(leftover_segments(os.getpid()))
 
 
 @pytest.fixture(autouse=True)

@@ -44,7 +44,7 @@ async def test_frames_arrive_whole_writable_and_stay_valid_once_kept() -> None:
     kept[0][:] = -1  # the receiver owns it: writing is fine, and touches no other frame
     assert (kept[1] == 1).all()
     # They came through shared memory: the process keeps its segments for reuse.
-    assert shm.leftover_segments(pid)
+    assert shm.leftover_segments(os.getpid(), pid)
 
 
 async def test_a_reused_buffer_arrives_as_it_was_yielded() -> None:
@@ -62,7 +62,7 @@ async def test_the_pipe_path_can_be_forced() -> None:
     pid = await asyncio.wait_for(anext(it), WAIT)
     received = [frame async for frame in it]
     assert [float(frame[0]) for frame in received] == [0.0, 1.0, 2.0, 3.0, 4.0]
-    assert shm.leftover_segments(pid) == []
+    assert shm.leftover_segments(os.getpid(), pid) == []
 
 
 async def test_a_big_return_value() -> None:
@@ -83,7 +83,7 @@ async def test_big_arguments_of_every_buffer_kind() -> None:
         ("bytearray", float(sum(data))),
     ]
     # What this process made for the job is gone with it.
-    assert shm.leftover_segments(os.getpid()) == []
+    assert shm.leftover_segments(os.getpid(), os.getpid()) == []
 
 
 async def test_big_values_sent_to_a_process_generator() -> None:
@@ -95,7 +95,7 @@ async def test_big_values_sent_to_a_process_generator() -> None:
         await asyncio.wait_for(worker.send(np.full(BIG // 8, scale)), WAIT)
     await asyncio.wait_for(worker.quit(), WAIT)
     assert 3.0 * (BIG // 8) in totals
-    assert shm.leftover_segments(os.getpid()) == []
+    assert shm.leftover_segments(os.getpid(), os.getpid()) == []
 
 
 @pytest.mark.parametrize("end", ["exit", "sigkill", "quit"])
@@ -105,7 +105,7 @@ async def test_no_segment_outlives_a_process_that_crashed_or_was_killed(end: str
     it = aiter(worker)
     pid = await asyncio.wait_for(anext(it), WAIT)
     await asyncio.wait_for(anext(it), WAIT)  # a frame arrived: segments exist
-    assert shm.leftover_segments(pid)
+    assert shm.leftover_segments(os.getpid(), pid)
     if end == "quit":
         async for _ in it:  # the frames made before it hangs
             if _ is None:
@@ -119,7 +119,7 @@ async def test_no_segment_outlives_a_process_that_crashed_or_was_killed(end: str
         with pytest.raises(WorkerProcessDied):
             await asyncio.wait_for(worker, WAIT)
     join_couriers()
-    assert shm.leftover_segments(pid) == []
+    assert shm.leftover_segments(os.getpid(), pid) == []
 
 
 async def test_a_fast_producer_is_held_back_by_the_byte_budget(tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_the_ring_reuses_a_segment_given_back() -> None:
         assert ring.take(BIG // 4).name not in (first.name, second.name)  # far too big
     finally:
         ring.close()
-    assert shm.leftover_segments(os.getpid()) == []
+    assert shm.leftover_segments(os.getpid(), os.getpid()) == []
 
 
 def test_a_value_keeps_its_segment_after_it_is_decoded() -> None:

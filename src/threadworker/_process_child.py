@@ -222,7 +222,7 @@ class RemoteWorker:
             elif op == "resume":
                 self.driver.request_resume()
             elif op == "transport":  # from the parent's scope (_byte_budget, _shared_memory)
-                self._outbox.budget.limit, self.threshold = payload
+                self._outbox.budget.limit, self.threshold, self._outbox.ring.owner = payload
                 self._outbox.ring.limit = self._outbox.budget.limit
             elif op == "send":
                 token, data = payload
@@ -351,7 +351,7 @@ class Outbox:
         try:
             self._conn.send_bytes(data)
         except OSError:  # the parent is gone: nobody to report to
-            shm.sweep(os.getpid())
+            shm.sweep(self.ring.owner, os.getpid())
             os._exit(1)
         if job.failure is None:
             self.budget.release(piped)  # written; the shared bytes wait for "ack"
@@ -457,7 +457,7 @@ class _Receiver:
         except (EOFError, OSError):
             # The parent closed the pipe or died: stop at once, mid-job or not,
             # removing the shared memory it will never take.
-            shm.sweep(os.getpid())
+            shm.sweep(self._outbox.ring.owner, os.getpid())
             os._exit(0)
 
 

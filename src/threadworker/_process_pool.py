@@ -319,7 +319,12 @@ class ProcessPool:
         self._stopped = False
         self._exit_guard: Any = None  # kills the processes at exit if stop() never ran
         #: ``(max_bytes_in_flight, shared memory threshold or None)`` for new jobs.
-        self.transport: tuple[int, int | None] = (DEFAULT_MAX_BYTES_IN_FLIGHT, shm.THRESHOLD)
+        #: ``(max_bytes_in_flight, shared memory threshold or None, this pid)`` for new jobs.
+        self.transport: tuple[int, int | None, int] = (
+            DEFAULT_MAX_BYTES_IN_FLIGHT,
+            shm.THRESHOLD,
+            os.getpid(),
+        )
 
     def submit(self, job: ProcessJob) -> None:
         """Run *job* in a free process, or queue it until one is free."""
@@ -654,7 +659,7 @@ class _WorkerProcess:
                 self.process.kill()
                 self.process.join()
             self._kill_group()  # whatever its jobs left running
-            shm.sweep(self.process.pid)  # what it made and nobody took
+            shm.sweep(os.getpid(), self.process.pid)  # what it made and nobody took
 
 
 def cannot_pickle_call(func: Callable[..., Any], exc: BaseException) -> TypeError:

@@ -105,11 +105,12 @@ class WorkerScope:
                 self._process_pool.transport = self.transport()
             return self._process_pool
 
-    def transport(self) -> tuple[int, int | None]:
-        """What process jobs are told: the byte budget, the shared memory threshold."""
+    def transport(self) -> tuple[int, int | None, int]:
+        """What process jobs are told: byte budget, shared memory threshold, owner pid."""
         from ._shared_memory import THRESHOLD
 
-        return self.max_bytes_in_flight, THRESHOLD if self.shared_memory else None
+        threshold = THRESHOLD if self.shared_memory else None
+        return self.max_bytes_in_flight, threshold, os.getpid()
 
     def add(self, worker: WorkerBase[Any]) -> None:
         """Track a started worker until it finishes."""

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import mmap
 import os
-import secrets
 import threading
 
-from ._shared_memory import NAME_PREFIX, posix_shm
+from ._shared_memory import posix_shm, segment_name
 
 __all__ = ["RingSegment", "SegmentRing"]
 
@@ -34,9 +33,9 @@ class RingSegment:
 
     __slots__ = ("capacity", "memory", "name", "view")
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, owner: int) -> None:
         self.capacity = capacity
-        self.name = f"/{NAME_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+        self.name = segment_name(owner)
         fd = posix_shm.shm_open(self.name, os.O_CREAT | os.O_EXCL | os.O_RDWR, mode=0o600)
         try:
             os.ftruncate(fd, capacity)
@@ -63,6 +62,7 @@ class SegmentRing:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit  # bytes of free segments kept
+        self.owner = os.getppid()  # the program the segments are for (its pid)
         self._lock = threading.Lock()
         self._free: list[RingSegment] = []
         self._lent: dict[str, RingSegment] = {}
@@ -80,7 +80,7 @@ class SegmentRing:
             if best is not None:
                 self._free.remove(best)
         if best is None:
-            best = RingSegment(-(-nbytes // _PAGE) * _PAGE)
+            best = RingSegment(-(-nbytes // _PAGE) * _PAGE, self.owner)
         with self._lock:
             self._lent[best.name] = best
         return best

@@ -21,7 +21,7 @@ Two ways a segment travels:
 receiving side.
 
 No segment outlives its worker process: the parent removes whatever a
-process made and left (:func:`sweep`, by the process id in the name) when it
+process made and left (:func:`sweep`, by the process ids in the name) when it
 has ended — killed by ``quit()``, crashed, or exited; the parent's own are
 held by their job and removed when it ends (:meth:`Segment.release`), or on
 garbage collection at the latest.
@@ -67,11 +67,13 @@ __all__ = [
     "posix_shm",
     "release",
     "returning_to",
+    "segment_name",
     "sweep",
     "take_received_bytes",
 ]
 
-#: Every segment's name starts with this, then the creating process's id.
+#: Every segment's name starts with this, then the id of the program it is for
+#: (the worker processes' parent), then that of the process that made it.
 NAME_PREFIX = "threadworker-"
 #: Buffers of this many bytes or more go through shared memory; below it the
 #: pipe is as fast (``benchmarks/scenarios.py``, ``crossover``).
@@ -90,6 +92,9 @@ _receiving = threading.local()
 #: anew costs a page fault per page touched, dearer than the copy.
 MAPPED_CACHE = 256 * 2**20
 
+# Pickles at least this big travel as they are, not pickled again with their message.
+_NESTED_FROM = 4096
+
 # The simple values whose pickling never fails and which hold no big buffer.
 _PLAIN = frozenset({int, float, bool, complex, str, type(None)})
 
@@ -105,7 +110,7 @@ class Segment:
 
     def __init__(self, parts: list[memoryview]) -> None:
         self.nbytes = sum(part.nbytes for part in parts)
-        self.name = f"/{NAME_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+        self.name = segment_name(os.getpid())
         fd = posix_shm.shm_open(self.name, os.O_CREAT | os.O_EXCL | os.O_RDWR, mode=0o600)
         self._finalizer = weakref.finalize(self, _unlink, self.name)
         try:
@@ -253,8 +258,12 @@ def encode(value: Any, *, threshold: int | None, ring: SegmentRing | None = None
 
 
 def _as_pickled(value: Any, data: bytes) -> Any:
-    """*value* itself if it is small (pickled again with its message), else *data*."""
-    return value if len(data) < THRESHOLD else Encoded(data)
+    """*value* itself if it is small (pickled again with its message), else *data*.
+
+    Pickling a small value twice costs less than a pickle inside a pickle,
+    and keeps it where ``_salvage`` can name what in it cannot be rebuilt.
+    """
+    return value if len(data) < _NESTED_FROM else Encoded(data)
 
 
 def _keep(buffer: pickle.PickleBuffer, parts: list[memoryview], threshold: int) -> bool:
@@ -369,20 +378,27 @@ def take_received_bytes() -> int:
     return nbytes
 
 
-def leftover_segments(pid: int | None = None) -> list[str]:
-    """Names of threadworker segments in ``/dev/shm`` (made by process *pid*)."""
+def segment_name(owner: int) -> str:
+    """A new segment's name: for program *owner*, made by this process."""
+    return f"/{NAME_PREFIX}{owner}-{os.getpid()}-{secrets.token_hex(8)}"
+
+
+def leftover_segments(owner: int | None = None, maker: int | None = None) -> list[str]:
+    """Names of threadworker segments in ``/dev/shm`` (for *owner*, made by *maker*)."""
     if not AVAILABLE:
         return []
-    prefix = NAME_PREFIX if pid is None else f"{NAME_PREFIX}{pid}-"
+    prefix = NAME_PREFIX
+    if owner is not None:
+        prefix += f"{owner}-" if maker is None else f"{owner}-{maker}-"
     try:
         return sorted(name for name in os.listdir(_SHM_DIR) if name.startswith(prefix))
     except OSError:
         return []
 
 
-def sweep(pid: int | None) -> None:
-    """Remove what the ended process *pid* made and nobody took."""
-    if pid is None:
+def sweep(owner: int, maker: int | None) -> None:
+    """Remove what the ended process *maker* made for *owner* and nobody took."""
+    if maker is None:
         return
-    for name in leftover_segments(pid):
+    for name in leftover_segments(owner, maker):
         _unlink(f"/{name}")
