@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 from pathlib import Path
@@ -194,3 +195,22 @@ def test_the_byte_budget_lets_one_big_value_pass_alone() -> None:
     assert done.wait(WAIT)
     thread.join(WAIT)
     assert budget.used == 10
+
+
+# -- executors (dask's path): no copy added ---------------------------------------------------
+_made: list[Any] = []
+
+
+def make_array() -> Any:
+    array = np.ones(BIG // 8)
+    _made.append(array)
+    return array
+
+
+async def test_an_executor_result_arrives_as_the_very_object_it_made() -> None:
+    # dask's Client executor takes this path too: threadworker hands the future's
+    # result on as it is, without pickling or copying it.
+    _made.clear()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        result = await asyncio.wait_for(create_worker(make_array, _executor=pool), WAIT)
+    assert result is _made[0]
