@@ -339,6 +339,10 @@ class Outbox:
         piped, shared = _encoded_bytes(batch)  # byte budget: see _byte_budget
         if job.failure is not None:
             self.budget.release(piped + shared)  # nothing more of it is acknowledged
+            for item in batch:  # dropped: their segments are free again
+                value = item.payload if type(item) is Event else item
+                if type(value) is shm.Encoded and value.lent and value.name is not None:
+                    self.ring.give_back(value.name)
             batch = _only_outcome(batch, job.failure)
             if not batch:
                 return

@@ -318,7 +318,6 @@ class ProcessPool:
         self._pending: deque[ProcessJob] = deque()
         self._stopped = False
         self._exit_guard: Any = None  # kills the processes at exit if stop() never ran
-        #: ``(max_bytes_in_flight, shared memory threshold or None)`` for new jobs.
         #: ``(max_bytes_in_flight, shared memory threshold or None, this pid)`` for new jobs.
         self.transport: tuple[int, int | None, int] = (
             DEFAULT_MAX_BYTES_IN_FLIGHT,
