@@ -108,10 +108,8 @@ async def test_no_segment_outlives_a_process_that_crashed_or_was_killed(end: str
     await asyncio.wait_for(anext(it), WAIT)  # a frame arrived: segments exist
     assert shm.leftover_segments(os.getpid(), pid)
     if end == "quit":
-        async for _ in it:  # the frames made before it hangs
-            if _ is None:
-                break
-            if float(_[0]) == 19.0:
+        async for frame in it:  # up to the last frame: then it hangs, and only a kill ends it
+            if float(frame[0]) == 19.0:
                 break
         worker.quit()
         with pytest.raises(WorkerAborted):
