@@ -39,7 +39,7 @@ from ._portable_error import PortableError as PortableError
 from ._portable_error import describe_exception as describe_exception
 from ._remote_worker import RemoteWorker, not_picklable
 from ._segment_ring import SegmentRing
-from ._stepper import OUTCOMES, Event, drive
+from ._stepper import OUTCOMES, Event, drive, receipts
 from ._warnings import install_warning_router
 
 __all__ = ["READY_IN_OWN_GROUP", "PortableError", "describe_exception", "serve"]
@@ -193,11 +193,11 @@ def _encoded_bytes(batch: list[Any]) -> tuple[int, int]:
 
 
 def _only_outcome(batch: list[Any], failure: BaseException) -> list[Any]:
-    """What still goes out of a failed job: its outcome, turned into the failure."""
-    for item in batch:
-        if type(item) is Event and item.kind in OUTCOMES:
-            return [Event("errored", PortableError(failure))]
-    return []
+    """What still goes out of a failed job: sends it took, and its outcome as the failure."""
+    kept: list[Any] = receipts(batch)
+    if any(type(item) is Event and item.kind in OUTCOMES for item in batch):
+        kept.append(Event("errored", PortableError(failure)))
+    return kept
 
 
 class _Receiver:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _shared_memory as shm
-from ._stepper import OUTCOMES, Event
+from ._stepper import OUTCOMES, Event, receipts
 
 if TYPE_CHECKING:
     from ._process_pool import ProcessPool
@@ -167,8 +167,8 @@ class ProcessJob:
         """Hand a batch to the worker; True when it held the job's outcome."""
         last = items[-1] if items else None
         done = type(last) is Event and last.kind in OUTCOMES
-        if self._failure is not None:
-            items = [Event("errored", self._failure)] if done else []
+        if self._failure is not None:  # only sends it took, and its end, still count
+            items = [*receipts(items), *([Event("errored", self._failure)] if done else [])]
         if done:
             self._end()
         if items:
@@ -183,7 +183,9 @@ class ProcessJob:
         last = items[-1] if items else None
         done = type(last) is Event and last.kind in OUTCOMES
         values = items[:-1] if done else items
-        if values and self._failure is None:
+        if self._failure is not None:
+            values = receipts(values)
+        if values:
             self._on_items(values)
         self.fail(failure)
         return self.deliver([last] if done else [])
