@@ -32,12 +32,10 @@ that is where leftovers can be found again; elsewhere values take the pipe.
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import mmap
 import os
 import pickle
-import secrets
 import threading
 import weakref
 from collections import OrderedDict
@@ -309,6 +307,8 @@ def _decode(
         # Lent: through a buffer of its own over a mapping kept for reuse, so
         # the views of this value can be told apart from those of the last.
         # Once the last one is gone, the segment goes back to its process.
+        import ctypes  # only here, at home: a worker process never borrows
+
         memory = _mapped(name)
         end = max(offset + size for offset, size in layout)
         exporter = (ctypes.c_char * end).from_buffer(memory)
@@ -376,7 +376,7 @@ def take_received_bytes() -> int:
 
 def segment_name(owner: int) -> str:
     """A new segment's name: for program *owner*, made by this process."""
-    return f"/{NAME_PREFIX}{owner}-{os.getpid()}-{secrets.token_hex(8)}"
+    return f"/{NAME_PREFIX}{owner}-{os.getpid()}-{os.urandom(8).hex()}"
 
 
 def leftover_segments(owner: int | None = None, maker: int | None = None) -> list[str]:
