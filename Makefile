@@ -185,3 +185,9 @@ $(NAPARI_VENV)/.installed-jupyter: $(NAPARI_VENV)/.installed
 test-jupyter-napari: $(NAPARI_VENV)/.installed-jupyter napari-system
 	QT_API=pyqt6 $(XVFB) $(NAPARI_PY) -m pytest -p no:pretty tests_napari/test_jupyter_napari.py
 
+
+# Big frames from a worker process (issue 16): shared memory vs the forced pipe path vs
+# the same generator in a thread, and the size where shared memory starts to win.
+.PHONY: bench-frames
+bench-frames: $(VENV)/.installed-bench
+	$(PY) benchmarks/run.py --only frames_2mib frames_32mib crossover --out benchmarks/results/frames.json

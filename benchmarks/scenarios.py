@@ -1055,6 +1055,99 @@ def timeout_latency_tw_qt(sizes: Sizes) -> Result:
     return _lateness_result(late)
 
 
+# -- big frames across processes (issue 16) ----------------------------------------------
+
+
+def frames(count: int, shape: tuple[int, ...]) -> Generator[Any, None, None]:
+    """A camera: a new float64 frame each step, filled (the work a thread pays too)."""
+    import numpy as np
+
+    for index in range(count):
+        yield np.full(shape, float(index))
+
+
+def peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _frames(
+    executor: str,
+    shape: tuple[int, ...],
+    count: int,
+    *,
+    pipe: bool = False,
+    threshold: int | None = None,
+) -> Result:
+    from threadworker import _shared_memory, configure, create_worker
+
+    if threshold is not None:  # the crossover: every size through shared memory
+        _shared_memory.THRESHOLD = threshold
+
+    async def main() -> tuple[float, int]:
+        configure(shared_memory=not pipe)
+        await create_worker(noop, _executor=executor)  # warm: the process exists
+        start = time.perf_counter()
+        received = 0
+        async for frame in create_worker(frames, count, shape, _executor=executor):
+            assert frame.flat[-1] == received  # each frame whole, and in order
+            received += 1
+        return time.perf_counter() - start, received
+
+    seconds, received = asyncio.run(main())
+    nbytes = 8 * received
+    for side in shape:
+        nbytes *= side
+    return {
+        "seconds": seconds,
+        "per_second": received / seconds,
+        "mb_per_second": nbytes / seconds / 1e6,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
+_SMALL_FRAME = (512, 512)  # 2 MiB of float64
+_BIG_FRAME = (1024, 1024, 4)  # 32 MiB
+
+
+def frames_2mib_process(sizes: Sizes) -> Result:
+    return _frames("process", _SMALL_FRAME, sizes["frames_2mib"])
+
+
+def frames_2mib_pipe(sizes: Sizes) -> Result:
+    return _frames("process", _SMALL_FRAME, sizes["frames_2mib"] // 4, pipe=True)
+
+
+def frames_2mib_thread(sizes: Sizes) -> Result:
+    return _frames("thread", _SMALL_FRAME, sizes["frames_2mib"] * 4)
+
+
+def frames_32mib_process(sizes: Sizes) -> Result:
+    return _frames("process", _BIG_FRAME, sizes["frames_32mib"])
+
+
+def frames_32mib_pipe(sizes: Sizes) -> Result:
+    return _frames("process", _BIG_FRAME, max(2, sizes["frames_32mib"] // 4), pipe=True)
+
+
+def frames_32mib_thread(sizes: Sizes) -> Result:
+    return _frames("thread", _BIG_FRAME, sizes["frames_32mib"] * 4)
+
+
+def _crossover(size: int, *, pipe: bool) -> Result:
+    return _frames("process", (size // 8,), 2000, pipe=pipe, threshold=1024)
+
+
+def crossover_peers() -> dict[str, Callable[[Sizes], Result]]:
+    """Values of 16 KiB to 1 MiB, shared memory vs pipe: where the threshold goes."""
+    peers: dict[str, Callable[[Sizes], Result]] = {}
+    for kib in (8, 16, 32, 64, 128, 256, 1024):
+        peers[f"shm_{kib}k"] = lambda _sizes, n=kib * 1024: _crossover(n, pipe=False)
+        peers[f"pipe_{kib}k"] = lambda _sizes, n=kib * 1024: _crossover(n, pipe=True)
+    return peers
+
+
 SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
     "round_trip": {
         "tw": round_trip_tw,
@@ -1128,4 +1221,15 @@ SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
         "tw_qasync": timeout_latency_tw_qasync,
         "tw_qt": timeout_latency_tw_qt,
     },
+    "frames_2mib": {
+        "tw_process": frames_2mib_process,
+        "tw_pipe": frames_2mib_pipe,
+        "tw_thread": frames_2mib_thread,
+    },
+    "frames_32mib": {
+        "tw_process": frames_32mib_process,
+        "tw_pipe": frames_32mib_pipe,
+        "tw_thread": frames_32mib_thread,
+    },
+    "crossover": crossover_peers(),
 }

@@ -1,7 +1,8 @@
 """Shared fixtures: every async test runs on plain asyncio and on qasync.
 
-Every test is checked for leaks: no ``threadworker-*`` thread and no worker
-process may outlive it, and nothing may reach a loop's exception handler unless the test takes it
+Every test is checked for leaks: no ``threadworker-*`` thread, no worker
+process and no shared memory segment in ``/dev/shm`` may outlive it, and
+nothing may reach a loop's exception handler unless the test takes it
 with the ``loop_errors`` fixture.
 """
 
@@ -87,9 +88,17 @@ def worker_processes() -> list[multiprocessing.process.BaseProcess]:
     return [p for p in multiprocessing.active_children() if p.name == "threadworker-process"]
 
 
+def shared_memory_segments() -> set[str]:
+    """This process's worker processes' shared memory segments in ``/dev/shm`` (issue 16)."""
+    from threadworker._shared_memory import leftover_segments
+
+    return set(leftover_segments(os.getpid()))
+
+
 @pytest.fixture(autouse=True)
 def _check_no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     _loop_errors.clear()
+    segments_before = shared_memory_segments()
     yield
     _close_qt_scopes()
     # Grace join: a finished worker's thread may still be returning.
@@ -99,6 +108,8 @@ def _check_no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     for process in worker_processes():
         process.join(max(0.0, deadline - time.monotonic()))
     leaked: list[object] = [*worker_threads(), *worker_processes()]
+    # Ended with its worker processes: their couriers, joined above, remove them.
+    leaked += sorted(shared_memory_segments() - segments_before)
     errors = list(_loop_errors)
     _loop_errors.clear()
     taken = "loop_errors" in request.fixturenames

@@ -431,3 +431,43 @@ def big_chunks(count: int, size: int) -> Generator[bytes, None, int]:
     for _ in range(count):
         yield bytes(size)
     return count
+
+
+def _fail_once_exists(marker: str) -> None:
+    """Rebuilding a :class:`LoadsAfter` at home: wait for *marker*, then fail."""
+    deadline = time.monotonic() + 30  # bounded: a missing marker fails the test, not hangs it
+    while not Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    raise RuntimeError("rebuilt only after the marker exists, and then never")
+
+
+class LoadsAfter:
+    """Pickles in a worker process; rebuilding it at home waits for a file, then fails.
+
+    The home reads the batch holding it only once the job wrote the file: what
+    the job did meanwhile (receive a send) is on its way home behind it.
+    """
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> Any:
+        return (_fail_once_exists, (self.marker,))
+
+
+def _refuse_to_load() -> None:
+    raise RuntimeError("NeverLoads cannot be rebuilt anywhere")
+
+
+class NeverLoads:
+    """Pickles anywhere, unpickles nowhere (whatever copyreg hooks are installed:
+    distributed installs tblib's, which rebuild exceptions pickle alone cannot)."""
+
+    def __reduce__(self) -> Any:
+        return (_refuse_to_load, ())
+
+
+def unloadable_then_receive(log: str) -> Generator[Any, Any, None]:
+    """Yield a value the home cannot load, then receive one send and log it."""
+    received = yield LoadsAfter(log)
+    Path(log).write_text(f"received {received}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
 import threading
 from typing import Any
@@ -157,3 +158,68 @@ async def test_big_sends_to_a_process_that_cannot_read_never_block_home(tmp_path
     for sent in sends:
         with pytest.raises(WorkerFinishedError):
             await asyncio.wait_for(sent, WAIT)
+
+
+async def test_a_send_received_after_a_value_home_cannot_load_is_confirmed(
+    tmp_path: Any,
+) -> None:
+    # The generator received the send after yielding a value the home fails to
+    # unpickle: the acknowledgement, in that batch or a later one, still counts.
+    log = tmp_path / "log"
+    worker = create_worker(jobs.unloadable_then_receive, str(log), _executor="process")
+    errors: list[BaseException] = []
+    worker.errored.connect(errors.append)
+    paused = worker.pause()  # held before its first step, so the send waits for the second
+    worker.start()
+    await asyncio.wait_for(paused, WAIT)
+    sent = worker.send(5)
+    worker.resume()
+    await asyncio.wait_for(worker.finished, WAIT)
+    (error,) = errors
+    assert isinstance(error, TypeError)
+    assert "cannot be unpickled here" in str(error)
+    assert log.read_text() == "received 5"
+    await asyncio.wait_for(sent, WAIT)  # delivered, as it was
+
+
+def test_acknowledgements_after_a_value_that_cannot_be_read_are_salvaged() -> None:
+    from threadworker._salvage import salvage_batch
+    from threadworker._stepper import Event
+
+    batch = [0, jobs.NeverLoads(), Event("received", 7), 2, Event("returned", 3)]
+    job_id, items, error = salvage_batch(pickle.dumps((9, batch)))
+    assert job_id == 9
+    assert [(i.kind, i.payload) if isinstance(i, Event) else i for i in items] == [
+        0,
+        ("received", 7),
+        ("returned", None),
+    ]
+    assert "a yielded value" in str(error)
+
+
+def test_a_failed_job_still_delivers_its_acknowledgements() -> None:
+    from threadworker._process_job import ProcessJob
+    from threadworker._stepper import Event
+
+    delivered: list[Any] = []
+    job = ProcessJob("generator", jobs.add, (), {}, on_items=delivered.extend, on_lost=print)
+    failure = TypeError("a value home cannot read")
+    job.fail(failure)
+    assert not job.deliver([1, Event("received", 5)])
+    assert job.deliver([2, Event("received", 6), Event("returned", 3)])
+    assert [(e.kind, e.payload) for e in delivered] == [
+        ("received", 5),
+        ("received", 6),
+        ("errored", failure),
+    ]
+
+
+def test_a_job_failed_in_its_process_still_sends_its_acknowledgements() -> None:
+    from threadworker._process_child import _only_outcome
+    from threadworker._stepper import Event
+
+    failure = TypeError("a value that cannot be pickled")
+    kept = _only_outcome([1, Event("received", 5), 2, Event("returned", 3)], failure)
+    assert [e.kind for e in kept] == ["received", "errored"]
+    assert kept[0].payload == 5
+    assert _only_outcome([1, Event("received", 6)], failure)[0].payload == 6

@@ -826,12 +826,6 @@ async def test_posted_calls_survive_a_base_exception_raised_by_an_earlier_one(
     loop_errors.clear()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by make stress, not listed in issue #12: a process generator runs on past "
-    "a yielded value that cannot be pickled; its later steps run (receiving sends that are "
-    "then reported undelivered, raising exceptions nobody sees) before the TypeError ends it",
-)
 async def test_a_process_generator_stops_at_a_value_that_cannot_be_sent(tmp_path: Any) -> None:
     import process_jobs as jobs
     from threadworker import create_worker

@@ -33,7 +33,7 @@ import cycle exists, counting imports inside functions; imports under
     core        the standard library only, and what a worker process runs:
                 _exceptions, _latch, _channel, _stepper, _current, _warnings,
                 _callables, _sizes, _progress_counts, _portable_error,
-                _upper_layers
+                _upper_layers, _shared_memory, _segment_ring, _byte_budget
 
 A lower layer that must reach a higher one names it in a ``Protocol`` and
 finds it by module name when the application has loaded it

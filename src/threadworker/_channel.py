@@ -193,6 +193,9 @@ class Channel:
                 if type(item) is _Sized:
                     self._bytes_taken += item.size
                     item = item.value
+                    # A big value: whether an iterator is full is asked now, not
+                    # 64 values later (64 frames may be far over the byte budget).
+                    unchecked = _CHECK_EVERY - 1
                 try:
                     handle(item)
                 except BaseException:

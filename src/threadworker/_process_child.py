@@ -32,11 +32,14 @@ from multiprocessing.connection import Connection
 from queue import SimpleQueue
 from typing import Any, cast
 
+from . import _shared_memory as shm
+from ._byte_budget import ByteBudget
 from ._current import current_worker_var
 from ._portable_error import PortableError as PortableError
 from ._portable_error import describe_exception as describe_exception
-from ._remote_worker import RemoteWorker
-from ._stepper import OUTCOMES, Event, drive
+from ._remote_worker import RemoteWorker, not_picklable
+from ._segment_ring import SegmentRing
+from ._stepper import OUTCOMES, Event, drive, receipts
 from ._warnings import install_warning_router
 
 __all__ = ["READY_IN_OWN_GROUP", "PortableError", "describe_exception", "serve"]
@@ -62,6 +65,8 @@ class Outbox:
         self._closing = False
         self._send_lock = threading.Lock()
         self._batch_limit = MAX_BATCH  # adapted to the size of recent values
+        self.budget = ByteBudget()  # see _byte_budget
+        self.ring = SegmentRing(self.budget.limit)  # see _segment_ring
         self._thread = threading.Thread(target=self._serve, name="outbox", daemon=True)
         self._thread.start()
 
@@ -86,6 +91,7 @@ class Outbox:
         self._closing = True
         self._wake.set()
         self._thread.join()
+        self.ring.close()
 
     def _serve(self) -> None:
         items = self._items
@@ -127,11 +133,21 @@ class Outbox:
             # process may answer for it.
             os._exit(0)
         self._items.append((job, item))
+        self.drain()
+
+    def drain(self) -> None:
+        """Send everything queued, on this thread."""
         while self._items:
             self._send_some()
 
     def _send(self, job: RemoteWorker, batch: list[Any]) -> None:
+        piped, shared = _encoded_bytes(batch)  # byte budget: see _byte_budget
         if job.failure is not None:
+            self.budget.release(piped + shared)  # nothing more of it is acknowledged
+            for item in batch:  # dropped: their segments are free again
+                value = item.payload if type(item) is Event else item
+                if type(value) is shm.Encoded and value.lent and value.name is not None:
+                    self.ring.give_back(value.name)
             batch = _only_outcome(batch, job.failure)
             if not batch:
                 return
@@ -144,7 +160,10 @@ class Outbox:
         try:
             self._conn.send_bytes(data)
         except OSError:  # the parent is gone: nobody to report to
+            shm.sweep(self.ring.owner, os.getpid())
             os._exit(1)
+        if job.failure is None:
+            self.budget.release(piped)  # written; the shared bytes wait for "ack"
 
     def _salvage(self, job: RemoteWorker, batch: list[Any]) -> bytes:
         """Send what pickles up to the first item that does not; fail the job."""
@@ -153,7 +172,7 @@ class Outbox:
             try:
                 pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
             except BaseException as exc:
-                job.fail(_not_picklable(item, exc))
+                job.fail(not_picklable(item, exc))
                 assert job.failure is not None
                 good.extend(_only_outcome(batch[index:], job.failure))
                 break
@@ -161,28 +180,24 @@ class Outbox:
         return pickle.dumps((job.id, good), pickle.HIGHEST_PROTOCOL)
 
 
-def _only_outcome(batch: list[Any], failure: BaseException) -> list[Any]:
-    """What still goes out of a failed job: its outcome, turned into the failure."""
+def _encoded_bytes(batch: list[Any]) -> tuple[int, int]:
+    """Bytes of the batch's encoded values: through the pipe, in shared memory."""
+    piped = shared = 0
     for item in batch:
-        if type(item) is Event and item.kind in OUTCOMES:
-            return [Event("errored", PortableError(failure))]
-    return []
+        if type(item) is Event:
+            item = item.payload
+        if type(item) is shm.Encoded:
+            piped += len(item.data)
+            shared += item.shared
+    return piped, shared
 
 
-def _not_picklable(item: Any, exc: BaseException) -> TypeError:
-    if type(item) is Event and item.kind == "returned":
-        what = "its return value"
-        item = item.payload
-    elif type(item) is Event:
-        what = f"a {item.kind} event"
-    else:
-        what = "a yielded value"
-    error = TypeError(
-        f"a worker process could not send {what} ({type(item).__qualname__}) back: "
-        f"{describe_exception(exc)}. Values crossing between processes must be picklable."
-    )
-    error.__cause__ = exc
-    return error
+def _only_outcome(batch: list[Any], failure: BaseException) -> list[Any]:
+    """What still goes out of a failed job: sends it took, and its outcome as the failure."""
+    kept: list[Any] = receipts(batch)
+    if any(type(item) is Event and item.kind in OUTCOMES for item in batch):
+        kept.append(Event("errored", PortableError(failure)))
+    return kept
 
 
 class _Receiver:
@@ -207,6 +222,12 @@ class _Receiver:
                 if op == "exit":
                     self.jobs.put(None)
                     return
+                if op == "ack":  # the parent took shared bytes (_byte_budget)
+                    self._outbox.budget.release(payload)
+                    continue
+                if op == "free":  # the parent dropped its last view of a segment
+                    self._outbox.ring.give_back(payload)
+                    continue
                 if op == "run":
                     job = RemoteWorker(job_id, self._outbox)
                     data, requests = payload
@@ -220,8 +241,12 @@ class _Receiver:
                     target = self._live.get(job_id)
                 if target is not None:  # else: it ended, the request came too late
                     target.request(op, payload)
+                    if op == "quit":  # a producer waiting on the byte budget stops waiting
+                        self._outbox.budget.wake()
         except (EOFError, OSError):
-            # The parent closed the pipe or died: stop at once, mid-job or not.
+            # The parent closed the pipe or died: stop at once, mid-job or not,
+            # removing the shared memory it will never take.
+            shm.sweep(self._outbox.ring.owner, os.getpid())
             os._exit(0)
 
 

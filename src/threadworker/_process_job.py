@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._stepper import OUTCOMES, Event
+from . import _shared_memory as shm
+from ._stepper import OUTCOMES, Event, receipts
 
 if TYPE_CHECKING:
     from ._process_pool import ProcessPool
@@ -73,6 +74,7 @@ class ProcessJob:
         self._kill_timer: threading.Timer | None = None
         self._failure: BaseException | None = None
         self._pool: ProcessPool | None = None
+        self._kept: list[Any] = []  # arguments and sends in shared memory, until the end
 
     # -- requests (any thread) -------------------------------------------------------------
     def control(self, op: str, payload: Any = None) -> None:
@@ -80,6 +82,8 @@ class ProcessJob:
         with self._lock:
             if self._state == _DONE:
                 return
+            if op == "send":  # its shared memory lives as long as the job
+                self._kept.append(payload[1])
             if not self._sent:
                 self._held.append((op, payload))
                 return
@@ -117,6 +121,8 @@ class ProcessJob:
                 return False
             self._state = _DONE
             self.call = None
+            kept, self._kept = self._kept, []
+        shm.release(kept)
         if self._pool is not None:
             self._pool.forget(self)
         self._on_items([Event("aborted")])
@@ -161,8 +167,8 @@ class ProcessJob:
         """Hand a batch to the worker; True when it held the job's outcome."""
         last = items[-1] if items else None
         done = type(last) is Event and last.kind in OUTCOMES
-        if self._failure is not None:
-            items = [Event("errored", self._failure)] if done else []
+        if self._failure is not None:  # only sends it took, and its end, still count
+            items = [*receipts(items), *([Event("errored", self._failure)] if done else [])]
         if done:
             self._end()
         if items:
@@ -177,7 +183,9 @@ class ProcessJob:
         last = items[-1] if items else None
         done = type(last) is Event and last.kind in OUTCOMES
         values = items[:-1] if done else items
-        if values and self._failure is None:
+        if self._failure is not None:
+            values = receipts(values)
+        if values:
             self._on_items(values)
         self.fail(failure)
         return self.deliver([last] if done else [])
@@ -206,10 +214,17 @@ class ProcessJob:
         self._end()
         self._on_items([Event("errored", error)])
 
+    def keep(self, value: Any) -> None:
+        """Hold *value*'s shared memory until the job ends (see ``_shared_memory``)."""
+        with self._lock:
+            self._kept.append(value)
+
     def _end(self) -> None:
         with self._lock:
             self._state = _DONE
             self.call = None
             timer, self._kill_timer = self._kill_timer, None
+            kept, self._kept = self._kept, []
         if timer is not None:
             timer.cancel()
+        shm.release(kept)

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.util
+import os
 import threading
 import time
 from collections import deque
 from typing import Any
 
+from . import _shared_memory as shm
 from ._portable_error import RemoteTraceback as RemoteTraceback
 from ._portable_error import cannot_pickle_call as cannot_pickle_call
 from ._portable_error import rebuild_error as rebuild_error
 from ._process_job import ProcessJob as ProcessJob
+from ._sizes import DEFAULT_MAX_BYTES_IN_FLIGHT
 from ._worker_process import _WorkerProcess
 from ._worker_process import describe_exit as describe_exit
 
@@ -56,6 +59,12 @@ class ProcessPool:
         self._pending: deque[ProcessJob] = deque()
         self._stopped = False
         self._exit_guard: Any = None  # kills the processes at exit if stop() never ran
+        #: ``(max_bytes_in_flight, shared memory threshold or None, this pid)`` for new jobs.
+        self.transport: tuple[int, int | None, int] = (
+            DEFAULT_MAX_BYTES_IN_FLIGHT,
+            shm.THRESHOLD,
+            os.getpid(),
+        )
 
     def submit(self, job: ProcessJob) -> None:
         """Run *job* in a free process, or queue it until one is free."""

@@ -13,7 +13,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._portable_error import PortableError
+from . import _shared_memory as shm
+from ._portable_error import PortableError, describe_exception
 from ._progress_counts import ProgressCounts
 from ._stepper import OUTCOMES, Event, GeneratorDriver
 from ._warnings import WarningArgs, warning_hooks
@@ -21,7 +22,7 @@ from ._warnings import WarningArgs, warning_hooks
 if TYPE_CHECKING:
     from ._process_child import Outbox
 
-__all__ = ["PROGRESS_INTERVAL", "ProgressRelay", "RemoteWorker"]
+__all__ = ["PROGRESS_INTERVAL", "ProgressRelay", "RemoteWorker", "not_picklable"]
 
 
 PROGRESS_INTERVAL = 1 / 30  # seconds between progress reports
@@ -71,6 +72,8 @@ class RemoteWorker:
         self._pbar: ProgressRelay | None = None
         #: Why the job must end in error: a value it made could not be sent.
         self.failure: BaseException | None = None
+        #: Buffers this big go through shared memory (None: the pipe only).
+        self.threshold: int | None = shm.THRESHOLD
         # The job's own catch_warnings(record=True) must get its warnings.
         self._warning_hooks = warning_hooks()
 
@@ -101,10 +104,32 @@ class RemoteWorker:
                 self._pbar.flush()
             if item.kind == "errored":
                 item = Event("errored", PortableError(item.payload))
+            elif item.kind == "returned":  # shared memory: pickled here (_shared_memory)
+                item = Event("returned", self._encode(item.payload, item))
             if item.kind in OUTCOMES:
                 self._outbox.put_last(self, item)
                 return
+        else:  # shared memory: pickled here, so the generator stops at a bad value
+            item = self._encode(item)
+            if item is _UNSENDABLE:
+                return
         self._outbox.put(self, item)
+
+    def _encode(self, value: Any, item: Any = None) -> Any:
+        """*value* pickled now (big buffers into shared memory), within the byte budget.
+
+        A value that cannot be pickled fails the job here, before its
+        generator takes another step; what was queued before it still goes.
+        """
+        try:
+            encoded = shm.encode(value, threshold=self.threshold, ring=self._outbox.ring)
+        except BaseException as exc:  # even a __reduce__ raising SystemExit
+            self._outbox.drain()
+            self.fail(not_picklable(value if item is None else item, exc))
+            return _UNSENDABLE
+        if type(encoded) is shm.Encoded:
+            self._outbox.budget.acquire(encoded.nbytes, lambda: self._abort_requested)
+        return encoded
 
     # -- requests from the parent (receiver thread) --------------------------------------
     def request(self, op: str, payload: Any) -> None:
@@ -116,6 +141,9 @@ class RemoteWorker:
                 self.driver.request_pause()
             elif op == "resume":
                 self.driver.request_resume()
+            elif op == "transport":  # from the parent's scope (_byte_budget, _shared_memory)
+                self._outbox.budget.limit, self.threshold, self._outbox.ring.owner = payload
+                self._outbox.ring.limit = self._outbox.budget.limit
             elif op == "send":
                 token, data = payload
                 try:
@@ -137,3 +165,24 @@ class RemoteWorker:
             self.failure = exc
         self._abort_requested = True
         self.driver.request_abort()
+
+
+#: What :meth:`RemoteWorker._encode` returns for a value it could not pickle.
+_UNSENDABLE = object()
+
+
+def not_picklable(item: Any, exc: BaseException) -> TypeError:
+    """The error of a job whose *item* could not be sent to the parent."""
+    if type(item) is Event and item.kind == "returned":
+        what = "its return value"
+        item = item.payload
+    elif type(item) is Event:
+        what = f"a {item.kind} event"
+    else:
+        what = "a yielded value"
+    error = TypeError(
+        f"a worker process could not send {what} ({type(item).__qualname__}) back: "
+        f"{describe_exception(exc)}. Values crossing between processes must be picklable."
+    )
+    error.__cause__ = exc
+    return error

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import pickle
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import WorkerProcessDied
@@ -139,7 +138,9 @@ class GeneratorInProcess:
 
     def prepare_send(self, worker: GeneratorWorker[Any, Any, Any], value: object) -> bytes:
         """The books keep the pickled value: a bad one fails here, not there."""
-        return _pickled_for_send(value, worker._name)
+        scope = worker._scope
+        threshold = scope.transport()[1] if scope is not None else None
+        return _pickled_for_send(value, worker._name, threshold)
 
     def take_pending(self) -> list[Latch[None]]:
         """The latches of sends not yet received over there."""
@@ -218,10 +219,16 @@ def _process_died(worker: WorkerBase[Any], exitcode: int | None) -> tuple[str, A
     )
 
 
-def _pickled_for_send(value: object, name: str) -> bytes:
-    """*value* pickled for a worker process, or a TypeError that says why not."""
+def _pickled_for_send(value: object, name: str, threshold: int | None) -> bytes:
+    """*value* pickled for a worker process, or a TypeError that says why not.
+
+    Its buffers of *threshold* bytes or more go into shared memory (see
+    ``_shared_memory``).
+    """
+    from ._shared_memory import pickled
+
     try:
-        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        return pickled(value, threshold=threshold)
     except Exception as exc:
         raise TypeError(
             f"cannot send {type(value).__qualname__} to {name}, which runs in a worker "

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ._portable_error import describe_exception
-from ._stepper import OUTCOMES, Event
+from ._stepper import OUTCOMES, Event, receipts
 
 __all__ = ["salvage_batch"]
 
@@ -147,12 +147,13 @@ def salvage_batch(data: bytes | bytearray) -> tuple[int, list[Any], TypeError | 
     """Read a batch item by item: ``(job_id, items, error)``.
 
     *items* are those before the first item that cannot be rebuilt here,
-    followed by the batch's outcome (its payload dropped) if it had one;
+    then the acknowledgements of sends after it (the generator did receive
+    them), then the batch's outcome (its payload dropped) if it had one;
     *error* names that item. Raises if the batch cannot be read even so.
     """
     job_id, batch = _TolerantUnpickler(io.BytesIO(data)).load()
     good: list[Any] = []
-    for item in batch:
+    for index, item in enumerate(batch):
         broken = _first_broken(item)
         if broken is None:
             good.append(item)
@@ -170,6 +171,7 @@ def salvage_batch(data: bytes | bytearray) -> tuple[int, list[Any], TypeError | 
             "here too, and rebuilding it must work in this process."
         )
         error.__cause__ = broken.error
+        good.extend(receipts(batch[index + 1 :]))
         last = batch[-1]
         if type(last) is Event and last.kind in OUTCOMES:
             good.append(Event(last.kind))  # the job ended: the error takes its place

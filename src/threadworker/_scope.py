@@ -180,6 +180,7 @@ def configure(
     max_processes: int | None = None,
     terminate_after: float | None = None,
     max_bytes_in_flight: int | None = None,
+    shared_memory: bool | None = None,
 ) -> None:
     """Configure the workers of the calling context's loop or application.
 
@@ -210,7 +211,13 @@ def configure(
         ``.nbytes`` of arrays and memoryviews; other values count as a small
         constant (and the count of values is bounded too). One value larger
         than the budget still passes, alone. Takes effect for workers started
-        afterwards.
+        afterwards. A worker process also waits while its own values in flight
+        to the home (in its outbox, the pipe and shared memory) hold this many.
+    shared_memory : bool, optional
+        Whether big buffers (NumPy arrays, ``bytes``) of values crossing to and
+        from worker processes go through shared memory (the default, where
+        ``/dev/shm`` exists) rather than the pipe. ``False`` forces the pipe.
+        Takes effect for values sent and workers started afterwards.
 
     Raises
     ------
@@ -240,6 +247,10 @@ def configure(
                 f"max_bytes_in_flight must be an int (bytes), not {max_bytes_in_flight!r}"
             )
         scope.max_bytes_in_flight = _at_least("max_bytes_in_flight", max_bytes_in_flight, 1)
+    if shared_memory is not None:
+        scope.shared_memory = bool(shared_memory)
+    if scope._process_pool is not None:
+        scope._process_pool.transport = scope.transport()
 
 
 N = TypeVar("N", int, float)

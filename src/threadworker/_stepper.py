@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from typing import Any, Generic, Literal, TypeVar
 
-__all__ = ["OUTCOMES", "Action", "Event", "GeneratorDriver", "Outcome", "drive"]
+__all__ = ["OUTCOMES", "Action", "Event", "GeneratorDriver", "Outcome", "drive", "receipts"]
 
 Y = TypeVar("Y")
 S = TypeVar("S")
@@ -52,6 +52,16 @@ class Event:
 
     def __reduce__(self) -> tuple[type[Event], tuple[str, Any]]:
         return (Event, (self.kind, self.payload))
+
+
+def receipts(items: list[Any]) -> list[Event]:
+    """The ``received`` events among *items*, in order.
+
+    A send the generator took must be confirmed at home even when the job
+    fails around it (a value before it cannot be read, or sent): these are
+    kept where the rest of a failed job's items are dropped.
+    """
+    return [item for item in items if type(item) is Event and item.kind == "received"]
 
 
 class GeneratorDriver(Generic[Y, S, R]):

@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
+from . import _shared_memory as shm
 from ._pipe_reader import MessageReader, watches_process
 from ._portable_error import cannot_pickle_call
 from ._process_child import READY_IN_OWN_GROUP, serve
@@ -207,15 +208,18 @@ class _WorkerProcess:
         call = job.call
         assert call is not None
         assert self._conn is not None
-        try:
-            payload = pickle.dumps((job.kind, *call), pickle.HIGHEST_PROTOCOL)
+        transport = self._pool.transport
+        try:  # big arguments into shared memory (_shared_memory)
+            payload = shm.pickled((job.kind, *call), threshold=transport[1])
         except Exception as exc:
             job.deliver([Event("errored", cannot_pickle_call(call[0], exc))])
             self._pool._ready(self)
             return True
+        job.keep(payload)
         try:
             with self._send_lock:
-                self._conn.send(("run", job.id, (payload, job.take_held())))
+                requests = [("transport", transport), *job.take_held()]
+                self._conn.send(("run", job.id, (payload, requests)))
         except OSError:  # died while idle: the job is not lost, it waits for another
             job.return_to_queue()
             self._pool._requeue(job)
@@ -225,7 +229,10 @@ class _WorkerProcess:
         # Watching the process too, not just the pipe: processes the job
         # started may hold the pipe open after the worker process died.
         reader = self._reader or self._conn
+        outgoing = self._outgoing  # lent segments go back to the process (_segment_ring)
+        shm.returning_to(lambda name: outgoing.put(("free", 0, name)))
         while True:
+            self._acknowledge()
             try:
                 data = reader.recv_bytes()
             except (EOFError, OSError):
@@ -243,8 +250,15 @@ class _WorkerProcess:
                     continue
             if job_id == job.id and job.deliver(items):
                 break
+        self._acknowledge()
         self._pool._ready(self)
         return True
+
+    def _acknowledge(self) -> None:
+        """Tell the process the shared bytes handed on since last time (_byte_budget)."""
+        nbytes = shm.take_received_bytes()
+        if nbytes:
+            self.send(("ack", 0, nbytes))
 
     def _salvage(
         self, job: ProcessJob, data: bytes | bytearray, exc: BaseException
@@ -273,3 +287,4 @@ class _WorkerProcess:
                 self.process.kill()
                 self.process.join()
             self._kill_group()  # whatever its jobs left running
+            shm.sweep(os.getpid(), self.process.pid)  # what it made and nobody took

@@ -71,6 +71,7 @@ class WorkerScope:
         self.max_processes = default_max_threads()
         self.terminate_after = DEFAULT_TERMINATE_AFTER
         self.max_bytes_in_flight = DEFAULT_MAX_BYTES_IN_FLIGHT
+        self.shared_memory = True  # big buffers to and from worker processes (issue 16)
         self.closed = False
         self._pool: ThreadPool | None = None
         self._process_pool: ProcessPool | None = None
@@ -100,7 +101,15 @@ class WorkerScope:
                 from ._process_pool import ProcessPool  # multiprocessing only when used
 
                 self._process_pool = ProcessPool(self.max_processes)
+                self._process_pool.transport = self.transport()
             return self._process_pool
+
+    def transport(self) -> tuple[int, int | None, int]:
+        """What process jobs are told: byte budget, shared memory threshold, owner pid."""
+        from ._shared_memory import THRESHOLD
+
+        threshold = THRESHOLD if self.shared_memory else None
+        return self.max_bytes_in_flight, threshold, os.getpid()
 
     def add(self, worker: WorkerBase[Any]) -> None:
         """Track a started worker until it finishes."""
