@@ -5,6 +5,12 @@ jupyter_client starts ipykernel in this environment, under the display
 frames go into an image layer; then no cell runs, and the frames must still
 arrive and Qt's timers tick. Every wait is bounded; the kernel is shut down and
 checked dead at the end.
+
+``make test-jupyter-napari`` runs these with ipykernel 6.31: under ``%gui qt``,
+ipykernel 7 (7.4.0 tried) can enter Qt's loop while the task that would run
+the cell just received is still waiting on its asyncio loop, and Qt's loop
+leaves only when another message comes: the cell is never answered. The first
+test here shows the kernel answers every cell (it fails on ipykernel 7.4.0).
 """
 
 from __future__ import annotations
@@ -82,6 +88,32 @@ def kernel() -> Iterator[Kernel]:
         if manager.has_kernel:  # the test shuts it down itself when it passes
             manager.shutdown_kernel(now=True)
         assert not manager.is_alive()
+
+
+#: Cells sent one after another: the race in ipykernel 7 hangs one in some dozens.
+MANY_CELLS = 300
+
+BUSY_QT = """
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QWidget
+window = QWidget()
+window.show()
+ticks = 0
+def tick():
+    global ticks
+    ticks += 1
+timer = QTimer()
+timer.timeout.connect(tick)
+timer.start(5)
+"""
+
+
+def test_with_gui_qt_and_qt_busy_the_kernel_answers_every_cell(kernel: Kernel) -> None:
+    kernel.run("%gui qt")
+    kernel.run(BUSY_QT)
+    for i in range(MANY_CELLS):  # each answered within CELL_TIMEOUT, or the test fails
+        kernel.run(f"cell = {i}")
+    assert kernel.run("print(cell, ticks > 0)").split() == [str(MANY_CELLS - 1), "True"]
 
 
 VIEWER = """
