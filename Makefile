@@ -174,17 +174,14 @@ mutation: $(STAMP)
 	QT_API=$(QT_API) $(PY) benchmarks/mutate.py $(MUTATION_ARGS)
 
 # A napari viewer in a real Jupyter kernel with %gui qt (issue 14). Its own pytest run:
-# jupyter_client leaves an asyncio loop set in the test process. With ipykernel 7 (7.4.0
-# tried) and %gui qt the kernel can enter Qt's loop while the cell it just received waits
-# on its asyncio loop, and leaves that cell unanswered (an ipykernel race, seen with a plain
-# QWidget and no threadworker; docs/where.md): this environment pins the last ipykernel 6,
-# and napari-console 0.1.4, the newest that accepts it. JUPYTER_NAPARI_PINS overrides them.
-JUPYTER_NAPARI_PINS ?= ipykernel==6.31.0 napari-console==0.1.4
+# jupyter_client leaves an asyncio loop set in the test process. Not in CI yet: with
+# ipykernel 7 and %gui qt the kernel sometimes leaves a cell request unanswered (its main
+# thread idle in Qt's loop), 4 of 8 runs; the cause is not found.
 .PHONY: test-jupyter-napari
-$(NAPARI_VENV)/.installed-jupyter-pinned: $(NAPARI_VENV)/.installed
-	$(NAPARI_PY) -m pip install --quiet -e ".[qt,jupyter]" $(JUPYTER_NAPARI_PINS)
+$(NAPARI_VENV)/.installed-jupyter: $(NAPARI_VENV)/.installed
+	$(NAPARI_PY) -m pip install --quiet -e ".[qt,jupyter]"
 	touch $@
 
-test-jupyter-napari: $(NAPARI_VENV)/.installed-jupyter-pinned napari-system
+test-jupyter-napari: $(NAPARI_VENV)/.installed-jupyter napari-system
 	QT_API=pyqt6 $(XVFB) $(NAPARI_PY) -m pytest -p no:pretty tests_napari/test_jupyter_napari.py
 
