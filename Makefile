@@ -174,9 +174,9 @@ mutation: $(STAMP)
 	QT_API=$(QT_API) $(PY) benchmarks/mutate.py $(MUTATION_ARGS)
 
 # A napari viewer in a real Jupyter kernel with %gui qt (issue 14). Its own pytest run:
-# jupyter_client leaves an asyncio loop set in the test process. Not in CI yet: with
-# ipykernel 7 and %gui qt the kernel sometimes leaves a cell request unanswered (its main
-# thread idle in Qt's loop), 4 of 8 runs; the cause is not found.
+# jupyter_client leaves an asyncio loop set in the test process. ipykernel's %gui qt can
+# leave a cell unanswered under Qt's loop: the test makes that loop leave every 200 ms
+# (docs/where.md, "A Jupyter kernel").
 .PHONY: test-jupyter-napari
 $(NAPARI_VENV)/.installed-jupyter: $(NAPARI_VENV)/.installed
 	$(NAPARI_PY) -m pip install --quiet -e ".[qt,jupyter]"

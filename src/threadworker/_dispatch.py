@@ -180,7 +180,10 @@ class NestedQtLoop(Protocol):
         """Whether Qt's loop runs in the home thread now (any thread may ask)."""
 
     def wake(self, dispatcher: Dispatcher) -> None:
-        """Make Qt's loop call ``dispatcher.flush_from_qt()`` (any thread)."""
+        """Make Qt's loop call ``dispatcher.flush_from_qt()`` when it runs (any thread).
+
+        At most one such call waits at a time: Qt's loop may never run.
+        """
 
 
 class AsyncioDispatcher(Dispatcher):
@@ -224,9 +227,11 @@ class AsyncioDispatcher(Dispatcher):
         except RuntimeError:  # the loop closed: its scope already ended every worker
             self._closed = True
             return
-        if nested is not None and nested.is_running():
-            # The asyncio loop is held up under Qt's: deliver from Qt's loop
-            # now too (whichever runs first finds the calls; the other, none).
+        if nested is not None:
+            # Through Qt's loop too, running or not: the asyncio loop may be held
+            # up under it now, or before it runs this wake-up (ipykernel enters
+            # Qt's loop from a callback that may be queued ahead of it). Whichever
+            # runs first finds the calls; the other, none.
             nested.wake(self)
 
     def flush(self) -> None:

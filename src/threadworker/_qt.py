@@ -145,16 +145,24 @@ class _NestedQtLoop(QObject):
         thread = self.thread()
         assert thread is not None
         self._thread = thread
+        # A wake-up is queued in Qt and has not run: no second one is needed
+        # (its flush runs every call posted before it), and without %gui qt
+        # Qt's loop never runs, so they would pile up.
+        self._wake_queued = False
         self.wake_signal.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
 
     def is_running(self) -> bool:
         return self._thread.loopLevel() > 0
 
     def wake(self, dispatcher: Dispatcher) -> None:
+        if self._wake_queued:
+            return
+        self._wake_queued = True
         self.wake_signal.emit(dispatcher)
 
     @QtCore.Slot(object)  # type: ignore[attr-defined, untyped-decorator]
     def _on_wake(self, dispatcher: AsyncioDispatcher) -> None:
+        self._wake_queued = False  # before the flush: a call posted from now on wakes again
         dispatcher.flush_from_qt()  # never raises into Qt: flush reports
 
 
