@@ -194,6 +194,60 @@ def test_only_the_qt_layer_imports_qt() -> None:
     assert {module: names for module, names in found.items() if names} == {}
 
 
+#: The one read of asyncio's private state (Python 3.11-3.13 only, main thread:
+#: see _thread_loop's docstring); nowhere else, so 3.14+ needs no code change.
+PRIVATE_ASYNCIO_READS = {("_thread_loop", "_local"), ("_thread_loop", "_loop")}
+
+
+def asyncio_private_names() -> set[str]:
+    """The ``_private`` attributes of asyncio's loops, futures, tasks and policy."""
+    loop = asyncio.new_event_loop()
+    try:
+        objects = (loop, loop.create_future(), asyncio.get_event_loop_policy(), asyncio.Task)
+        return {
+            name
+            for obj in objects
+            for name in {*dir(obj), *getattr(obj, "__dict__", {})}
+            if name.startswith("_") and not name.startswith("__")
+        }
+    finally:
+        loop.close()
+
+
+def test_no_private_asyncio_state_is_touched() -> None:
+    # ``asyncio._name`` only if asyncio exports it (``_get_running_loop`` is in
+    # ``asyncio.__all__``: the hook for loops written outside asyncio); no
+    # ``loop._attribute``; no private asyncio attribute read by name (``getattr``
+    # on anything but ``self``) except the one read allowed above.
+    private = asyncio_private_names()
+    found = []
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and (
+                    (node.value.id == "asyncio" and node.attr not in asyncio.__all__)
+                    or node.value.id.endswith("loop")
+                )
+            ):
+                found.append(f"{module}:{node.lineno}: {ast.unparse(node)}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in {"getattr", "hasattr", "setattr"}
+                and len(node.args) >= 2
+                and not (isinstance(node.args[0], ast.Name) and node.args[0].id == "self")
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in private
+                and (module, node.args[1].value) not in PRIVATE_ASYNCIO_READS
+            ):
+                found.append(f"{module}:{node.lineno}: {ast.unparse(node)}")
+    assert found == []
+
+
 def test_modules_are_small() -> None:
     sizes = {m: len(p.read_text(encoding="utf-8").splitlines()) for m, p in modules().items()}
     too_big = {m: n for m, n in sizes.items() if n > MAX_LINES and m not in TOO_BIG_FOR_NOW}
