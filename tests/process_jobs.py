@@ -471,3 +471,16 @@ def unloadable_then_receive(log: str) -> Generator[Any, Any, None]:
     """Yield a value the home cannot load, then receive one send and log it."""
     received = yield LoadsAfter(log)
     Path(log).write_text(f"received {received}")
+
+
+def receive_after(marker: str, count: int) -> Generator[None, Any, list[int]]:
+    """Take no send until *marker* exists, then *count* sends (sizes, or ints)."""
+    deadline = time.monotonic() + 30  # bounded: a missing marker fails the test
+    while not Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    received: list[int] = []
+    while len(received) < count:
+        value = yield
+        if value is not None:
+            received.append(value if isinstance(value, int) else len(value))
+    return received

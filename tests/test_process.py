@@ -585,3 +585,25 @@ async def test_a_stalled_home_holds_a_process_generator_back_by_bytes() -> None:
     await asyncio.to_thread(watch)
     assert await asyncio.wait_for(worker, WAIT) == 48
     assert 0 < in_flight[0] <= budget + chunk + 64 * 8
+
+
+async def test_sends_to_a_process_generator_are_bounded_by_bytes(tmp_path: Path) -> None:
+    # The process takes no send until the marker exists: what was sent and not
+    # received counts against the budget, as for a thread.
+    from threadworker import configure
+
+    configure(max_bytes_in_flight=4 * 2**20 + 4096)  # a send counts as pickled: a little more
+    chunk = bytes(2**20)
+    marker = tmp_path / "go"
+    worker = create_worker(jobs.receive_after, str(marker), 6, _executor="process")
+    worker.start()
+    sends = [worker.send(chunk) for _ in range(4)]  # the budget: 4 MiB unreceived
+    with pytest.raises(BufferError, match="max_bytes_in_flight"):
+        worker.send(chunk)
+    small = worker.send(10)  # values without a buffer are not counted
+    marker.touch()
+    for send in sends:
+        await asyncio.wait_for(send, WAIT)
+    await asyncio.wait_for(small, WAIT)
+    await asyncio.wait_for(worker.send(chunk), WAIT)  # room again
+    assert await asyncio.wait_for(worker, WAIT) == [2**20] * 4 + [10, 2**20]

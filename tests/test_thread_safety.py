@@ -408,6 +408,82 @@ async def _every_control_from_many_threads() -> None:
     assert probe.ended_if_entered()
 
 
+async def test_emits_from_many_threads_all_arrive_home_in_each_threads_order() -> None:
+    per_thread = 300
+    probe = Probe()
+    worker = GeneratorWorker(endless, probe)
+    paused = worker.pause()  # held before its first step: it yields nothing itself
+    worker.start()
+    await asyncio.wait_for(paused, WAIT)
+    home = threading.get_ident()
+    got: list[tuple[int, int]] = []
+    all_arrived = asyncio.Event()
+
+    def on_yield(value: tuple[int, int]) -> None:
+        assert threading.get_ident() == home  # every callback runs at home
+        got.append(value)
+        if len(got) == THREADS * per_thread:
+            all_arrived.set()
+
+    worker.yielded.connect(on_yield)
+
+    def emit_some(t: int) -> None:
+        for i in range(per_thread):
+            worker.yielded.emit((t, i))
+
+    results = await asyncio.to_thread(together, *[lambda t=t: emit_some(t) for t in range(THREADS)])
+    assert results == [None] * THREADS
+    await asyncio.wait_for(all_arrived.wait(), WAIT)
+    for t in range(THREADS):
+        assert [i for source, i in got if source == t] == list(range(per_thread))
+    await asyncio.wait_for(worker.quit(), WAIT)
+    assert probe.ended_if_entered()
+
+
+async def test_state_read_from_many_threads_is_always_a_state_the_worker_had() -> None:
+    # Readers hammer is_running / is_paused / abort_requested while the home pauses,
+    # resumes and quits: a reader never sees a state the worker never had (paused
+    # but not running before the quit, running again after the end).
+    probe = Probe()
+    worker = GeneratorWorker(endless, probe)
+    worker.start()
+    stop = threading.Event()
+    ended = threading.Event()
+    seen: list[tuple[bool, bool, bool]] = []
+    bad: list[str] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            was_ended = ended.is_set()  # before the reads: what they may see
+            running, paused = worker.is_running, worker.is_paused
+            aborting = worker.abort_requested
+            if was_ended and running:
+                bad.append("running after finished")
+            if paused and not running and not aborting and not ended.is_set():
+                bad.append("paused but not running")
+            seen.append((running, paused, aborting))
+
+    readers = [threading.Thread(target=read, name=f"reader-{i}") for i in range(THREADS)]
+    for reader in readers:
+        reader.start()
+    try:
+        for _ in range(20):
+            await asyncio.wait_for(worker.pause(), WAIT)
+            await asyncio.wait_for(worker.resume(), WAIT)
+        await asyncio.wait_for(worker.quit(), WAIT)
+        await asyncio.wait_for(worker.finished, WAIT)
+        ended.set()
+        await asyncio.sleep(0.01)  # readers look at the ended worker too
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join(WAIT)
+    assert bad == []
+    assert seen
+    assert not worker.is_running
+    assert probe.ended_if_entered()
+
+
 # -- progress (found while hammering) ----------------------------------------------------------
 
 

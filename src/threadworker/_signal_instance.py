@@ -174,6 +174,8 @@ class SignalInstance(Generic[T]):
     def emit(self, *args: Any) -> None:
         """Emit with *args*; from another thread the emission is handed home.
 
+        A worker has a home once started: before that, callbacks run here.
+
         Raises
         ------
         TypeError
