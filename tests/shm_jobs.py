@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,18 @@ def counted_frames(count: int, nbytes: int, log: str) -> Generator[Array, None, 
         yield np.full(nbytes // 8, float(index))
 
 
-def frames_then(count: int, nbytes: int, end: str) -> Generator[Any, None, None]:
-    """Its process id, frames, then the end *end* names."""
+def frames_then(count: int, nbytes: int, end: str, marker: str) -> Generator[Any, None, None]:
+    """Its process id, frames, then (once *marker* exists) the end *end* names.
+
+    The marker says the home has its first values: a process that ends at once
+    could die with them still unsent.
+    """
     yield os.getpid()
     for index in range(count):
         yield np.full(nbytes // 8, float(index))
+    deadline = time.monotonic() + 30  # bounded: a missing marker fails the test
+    while not Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
     if end == "exit":
         os._exit(3)
     elif end == "sigkill":

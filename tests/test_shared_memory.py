@@ -100,13 +100,17 @@ async def test_big_values_sent_to_a_process_generator() -> None:
 
 
 @pytest.mark.parametrize("end", ["exit", "sigkill", "quit"])
-async def test_no_segment_outlives_a_process_that_crashed_or_was_killed(end: str) -> None:
+async def test_no_segment_outlives_a_process_that_crashed_or_was_killed(
+    end: str, tmp_path: Path
+) -> None:
     configure(terminate_after=0.2)
-    worker = create_worker(jobs.frames_then, 20, BIG, end, _executor="process")
+    marker = tmp_path / "home has a frame"
+    worker = create_worker(jobs.frames_then, 20, BIG, end, str(marker), _executor="process")
     it = aiter(worker)
     pid = await asyncio.wait_for(anext(it), WAIT)
     await asyncio.wait_for(anext(it), WAIT)  # a frame arrived: segments exist
     assert shm.leftover_segments(os.getpid(), pid)
+    marker.touch()  # now it may end
     if end == "quit":
         async for frame in it:  # up to the last frame: then it hangs, and only a kill ends it
             if float(frame[0]) == 19.0:
