@@ -48,6 +48,7 @@ LAYERS: dict[str, set[str]] = {
     },
     "signals": {"_signal", "_signal_instance", "_signal_iterator", "_slot", "_worker_signals"},
     "placements": {
+        "_dask_async_executor",
         "_executors",
         "_pipe_reader",
         "_pool",

@@ -165,7 +165,7 @@ async def test_the_executor_cannot_change_after_start() -> None:
 
 @pytest.mark.parametrize(
     ("option", "value", "message"),
-    [("max_processes", 0, "at least 1"), ("terminate_after", -1.0, ">= 0")],
+    [("max_processes", 0, "at least 1"), ("terminate_after", -1.0, "from 0")],
 )
 async def test_configure_checks_the_process_options(option: str, value: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -110,3 +110,55 @@ async def test_a_held_future_does_not_keep_the_worker_alive() -> None:
     gc.collect()
     assert ref() is None
     assert future.result(0) == 1
+
+
+@pytest.mark.parametrize("kind", ["function", "generator"])
+async def test_a_result_not_home_yet_is_discarded_when_the_future_is_cancelled(
+    kind: str,
+) -> None:
+    # The work has its result, but the home (this thread, blocked here) has not
+    # delivered it: cancelling the future discards it, so worker and future agree.
+    done = threading.Event()
+
+    def compute() -> str:
+        done.set()
+        return "value"
+
+    def generate() -> Generator[int, None, str]:
+        yield 1
+        done.set()
+        return "value"
+
+    worker = create_worker(compute if kind == "function" else generate)
+    future = worker.future
+    outcomes: list[str] = []
+    for name in ("returned", "aborted"):
+        getattr(worker, name).connect(lambda *_, n=name: outcomes.append(n))
+    worker.start()
+    assert done.wait(WAIT)
+    assert future.cancel()
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert outcomes == ["aborted"]
+    assert future.cancelled()
+
+
+async def test_waiting_on_the_future_in_the_home_thread_is_an_error() -> None:
+    worker = create_worker(forever)
+    worker.start()
+    with pytest.raises(RuntimeError, match="home thread would wait for ever"):
+        worker.future.result()
+    with pytest.raises(RuntimeError, match="home thread would wait for ever"):
+        worker.future.exception()
+    with pytest.raises(concurrent.futures.TimeoutError):
+        worker.future.result(timeout=0)  # a bounded wait is the caller's choice
+    await asyncio.wait_for(worker.quit(), WAIT)
+    assert worker.future.cancelled()
+
+
+def test_the_future_of_a_dropped_never_started_worker_fails() -> None:
+    from threadworker import WorkerFinishedError
+
+    future = create_worker(lambda: 1).future
+    gc.collect()
+    with pytest.raises(WorkerFinishedError, match="never started"):
+        future.result(timeout=WAIT)

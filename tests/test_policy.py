@@ -157,6 +157,9 @@ async def test_timeout_closes_a_process_generator_at_its_next_yield(tmp_path: Pa
         ({"_exclusive": ""}, ValueError, "must not be empty"),
         ({"_debounce": 0.1}, ValueError, "debounce needs exclusive"),
         ({"_debounce": -1, "_exclusive": True}, ValueError, "debounce must be"),
+        # Past Qt's longest timer (about 24.8 days): it overflowed in a Qt home.
+        ({"_timeout": 3e6}, ValueError, "timeout must be at most 2147483 seconds"),
+        ({"_debounce": 3e6, "_exclusive": True}, ValueError, "debounce must be at most"),
     ],
 )
 def test_bad_options_are_refused_with_the_fix(
@@ -164,6 +167,22 @@ def test_bad_options_are_refused_with_the_fix(
 ) -> None:
     with pytest.raises(error, match=message):
         create_worker(lambda: None, **options)
+
+
+async def test_any_real_number_of_seconds_is_a_time() -> None:
+    np = pytest.importorskip("numpy")
+    for seconds in (np.int64(WAIT), np.float32(WAIT), WAIT):
+        worker = create_worker(lambda: 7, _timeout=seconds)
+        assert await asyncio.wait_for(worker, WAIT) == 7
+
+
+async def test_a_call_that_turns_exclusive_off_drops_the_decorators_debounce() -> None:
+    @thread_worker(exclusive=True, debounce=WAIT)
+    def seven() -> int:
+        return 7
+
+    worker = seven(_exclusive=False)  # type: ignore[call-arg]  # per-call options are untyped
+    assert await asyncio.wait_for(worker, WAIT) == 7  # at once: no debounce wait
 
 
 def test_the_decorator_refuses_bad_options_when_applied() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,22 @@ async def test_max_bytes_in_flight_is_validated() -> None:
     with pytest.raises(TypeError, match="must be an int"):
         configure(max_bytes_in_flight=True)
     configure(max_bytes_in_flight=2**20)
+
+
+async def test_times_and_switches_are_validated_with_the_fix() -> None:
+    # inf or 1e300 overflowed thread.join at the loop's close; nan meant 0.
+    options: dict[str, Any]
+    for name in ("terminate_after", "shutdown_timeout"):
+        for bad in (float("inf"), float("nan"), 1e300, -1):
+            options = {name: bad}
+            with pytest.raises(ValueError, match=f"{name} must be a number of seconds from 0"):
+                configure(**options)
+        options = {name: "1"}
+        with pytest.raises(TypeError, match=f"{name} must be a number of seconds"):
+            configure(**options)
+    configure(terminate_after=2, shutdown_timeout=0.5)  # ints and floats
+    for switch in ("no", 0):  # "no" used to mean True
+        options = {"shared_memory": switch}
+        with pytest.raises(TypeError, match="shared_memory must be True or False"):
+            configure(**options)
+    configure(shared_memory=True)

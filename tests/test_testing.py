@@ -147,3 +147,42 @@ def test_no_worker_leaks_fails_a_test_that_leaves_a_worker_running(
     assert "FunctionWorker[wait]" in result.stdout
     assert "2 passed, 1 error" in result.stdout  # test_leaks passed, then failed at teardown
     assert "ERROR test_leaks.py::test_leaks" in result.stdout
+
+
+POOLED_ON_QT = """
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from qtpy.QtWidgets import QApplication
+
+from threadworker import create_worker
+from threadworker.testing import wait_worker
+
+APP = QApplication.instance() or QApplication([])
+
+
+def echo(value):
+    return value
+
+
+def test_a_process_worker(no_worker_leaks):
+    assert wait_worker(create_worker(echo, 4, _executor="process"), 60) == 4
+"""
+
+
+def test_a_qt_homes_pooled_process_is_not_a_leak(tmp_path: Path) -> None:
+    # The pool outlives the test with its home (the app); so do the threads that
+    # serve its processes. They were reported as leaked after the grace.
+    (tmp_path / "test_pooled.py").write_text(POOLED_ON_QT)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nthreadworker_leak_grace = 0.2\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_pooled.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

@@ -26,7 +26,8 @@ import cycle exists, counting imports inside functions; imports under
     runtime     _dispatch, _scope, _worker_scope,       a home: its loop, its pools
                 _thread_loop
     placements  _pool, _executors, _process_pool, _process_job,
-                _worker_process, _pipe_reader, _salvage  where a worker's code runs
+                _worker_process, _pipe_reader, _salvage, where a worker's code runs
+                _dask_async_executor
                 _process_child, _remote_worker          (inside a worker process)
     signals     _signal, _signal_instance, _signal_iterator, _slot,
                 _worker_signals

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from ._callables import WRAPPED_ATTRIBUTE as WRAPPED_ATTRIBUTE
+from ._dask_async_executor import AsyncClientExecutor
 from ._pool import ThreadPool
 
 __all__ = [
@@ -83,7 +84,10 @@ def resolve_executor(spec: object, *, generator: bool, name: str) -> Placement:
     if _is_dask_client(spec):
         # pure=False: every worker is a run of its own, even with equal arguments
         # (dask would otherwise share one task, and cancel it for both).
-        spec = spec.get_executor(pure=False)  # type: ignore[attr-defined]
+        if getattr(spec, "asynchronous", False):
+            spec = AsyncClientExecutor(spec)  # dask's own cannot cancel for it
+        else:
+            spec = spec.get_executor(pure=False)  # type: ignore[attr-defined]
     if isinstance(spec, concurrent.futures.ThreadPoolExecutor | ThreadPool):
         return Placement("thread-executor", spec)
     if isinstance(spec, concurrent.futures.Executor):

@@ -335,7 +335,9 @@ def thread_worker(
             kwargs.setdefault("_executor", executor)
             kwargs.setdefault("_timeout", timeout)
             kwargs.setdefault("_exclusive", exclusive)
-            kwargs.setdefault("_debounce", debounce)
+            # A call that turns exclusive off drops the decorator's debounce with it
+            # (debounce only means something within an exclusive group).
+            kwargs.setdefault("_debounce", None if kwargs["_exclusive"] is False else debounce)
             worker: WorkerBase[Any] = create_worker(func, *args, **kwargs)
             return worker
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import numbers
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -62,14 +63,25 @@ def check_policy_options(
         )
 
 
+#: The longest timer Qt can set (2**31 - 1 ms, about 24.8 days): timeouts and
+#: debounces run on Qt timers in a Qt home, so no policy may ask for more.
+LONGEST_SECONDS = (2**31 - 1) // 1000
+
+
 def _check_seconds(name: str, value: object, *, positive: bool) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds or None, not {value!r}")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
         kind = "positive" if positive else "zero or more"
         raise ValueError(f"{name} must be a finite, {kind} number of seconds, not {value!r}")
+    if seconds > LONGEST_SECONDS:
+        raise ValueError(
+            f"{name} must be at most {LONGEST_SECONDS} seconds (about 24.8 days, the longest "
+            f"timer Qt can set), not {value!r}: pass None for no limit"
+        )
 
 
 def make_policy(
@@ -104,9 +116,11 @@ class WorkerPolicy:
         debounce: float | None,
         func: Callable[..., Any],
     ) -> None:
-        self.timeout = timeout
+        # Plain floats: any real number was accepted (NumPy's too), and Qt's
+        # timers take only Python numbers.
+        self.timeout = None if timeout is None else float(timeout)
         self.group = group
-        self.debounce = debounce
+        self.debounce = None if debounce is None else float(debounce)
         self._func = func  # keeps an id()-keyed group's function alive
         self._lock = threading.Lock()
         self._launch: _Launch = "now"

@@ -144,6 +144,12 @@ class ProcessPool:
         with self._lock:
             return [p.process for p in self._processes if p.process is not None]
 
+    def threads(self) -> list[threading.Thread]:
+        """The threads serving those processes (they end with their process)."""
+        with self._lock:
+            pooled = list(self._processes)
+        return [t for p in pooled for t in (p.thread, p._sender) if t is not None]
+
     def stop(self, timeout: float) -> None:
         """Let running jobs end for *timeout* seconds, then kill their processes.
 

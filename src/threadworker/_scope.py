@@ -10,6 +10,7 @@ closes, when the QApplication quits, or at interpreter exit — and holds
 from __future__ import annotations
 
 import asyncio
+import numbers
 import os
 import threading
 import weakref
@@ -224,11 +225,19 @@ def configure(
     ValueError
         If a value is out of range.
     TypeError
-        If ``max_bytes_in_flight`` is not an integer.
+        If ``max_bytes_in_flight`` is not an integer, ``shared_memory`` not a
+        bool, or a time not a number.
     RuntimeError
         If there is no running loop or QApplication to configure.
     """
-    scope = current_scope()
+    try:
+        scope = current_scope()
+    except RuntimeError:
+        raise RuntimeError(
+            "configure() sets the options of a home, and there is none here: call it "
+            "from a coroutine on the running loop (asyncio.run / qasync.run), or after "
+            "creating the QApplication"
+        ) from None
     if max_threads is not None:
         scope.max_threads = _at_least("max_threads", max_threads, 1)
         if scope._pool is not None:
@@ -238,9 +247,9 @@ def configure(
         if scope._process_pool is not None:
             scope._process_pool.max_processes = max_processes
     if terminate_after is not None:
-        scope.terminate_after = _at_least("terminate_after", terminate_after, 0)
+        scope.terminate_after = _seconds("terminate_after", terminate_after)
     if shutdown_timeout is not None:
-        scope.shutdown_timeout = _at_least("shutdown_timeout", shutdown_timeout, 0)
+        scope.shutdown_timeout = _seconds("shutdown_timeout", shutdown_timeout)
     if max_bytes_in_flight is not None:
         if isinstance(max_bytes_in_flight, bool) or not isinstance(max_bytes_in_flight, int):
             raise TypeError(
@@ -248,7 +257,9 @@ def configure(
             )
         scope.max_bytes_in_flight = _at_least("max_bytes_in_flight", max_bytes_in_flight, 1)
     if shared_memory is not None:
-        scope.shared_memory = bool(shared_memory)
+        if not isinstance(shared_memory, bool):
+            raise TypeError(f"shared_memory must be True or False, not {shared_memory!r}")
+        scope.shared_memory = shared_memory
     if scope._process_pool is not None:
         scope._process_pool.transport = scope.transport()
 
@@ -261,6 +272,19 @@ def _at_least(name: str, value: N, minimum: int) -> N:
         bound = "at least 1" if minimum == 1 else f">= {minimum}"
         raise ValueError(f"{name} must be {bound}, not {value}")
     return value
+
+
+def _seconds(name: str, value: object) -> float:
+    """A wait in seconds: a finite number from 0 up to what threads can wait."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    seconds = float(value)
+    if not 0 <= seconds <= threading.TIMEOUT_MAX:  # also refuses nan
+        raise ValueError(
+            f"{name} must be a number of seconds from 0 to {threading.TIMEOUT_MAX:.0f}, "
+            f"not {value!r}"
+        )
+    return seconds
 
 
 def _at_exit() -> None:

@@ -15,6 +15,8 @@ where its work runs is its runner's business (``_runner``).
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import contextvars
 import threading
 from collections.abc import Callable, Generator
@@ -348,7 +350,8 @@ class WorkerBase(WorkerStart, WorkerDelivery, WorkerBaseSignals[R]):
         if getattr(self, "_state", None) != _CREATED:
             return
         signals: list[SignalInstance[Any]] = getattr(self, "_signals", [])
-        if not signals:
+        future = getattr(self, "_result_future", None)
+        if not signals and future is None:
             return
         reason = WorkerFinishedError(
             f"{self._signal_owner_name()} was never started and nothing refers to it "
@@ -356,6 +359,9 @@ class WorkerBase(WorkerStart, WorkerDelivery, WorkerBaseSignals[R]):
         )
         for signal in signals:
             signal._close(reason)
+        if future is not None:  # worker.future too: it would stay pending for ever
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                future.set_exception(reason)
 
     def _abandon_kind(self) -> Literal["function", "generator", "unstarted"]:
         """What kept this worker running after quit(), for the shutdown warning."""

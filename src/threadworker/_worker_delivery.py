@@ -122,6 +122,11 @@ class WorkerDelivery:
             return
         if self._policy is not None:  # issue 15: a timed-out worker ends errored
             outcome, payload = self._policy.outcome(cast("WorkerBase[Any]", self), outcome, payload)
+        future = self._result_future
+        if outcome == "returned" and future is not None and future.cancelled():
+            # Its holder cancelled worker.future before the result came home: the
+            # result is discarded, so the worker and its future agree (aborted).
+            outcome, payload = "aborted", None
         if self._dispatcher is not None:  # it ran: ``started`` comes first
             self._ensure_started()
         try:

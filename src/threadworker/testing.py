@@ -102,15 +102,18 @@ def no_worker_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     running = [w for scope in _open_scopes() for w in scope.active_workers()]
     for worker in running:
         worker._thread_done.wait(max(0.0, deadline - time.monotonic()))
+    pooled_threads = {t for scope in _open_scopes() for t in _pooled_threads(scope)}
     for thread in _worker_threads():
-        if thread not in threads_before:
+        if thread not in threads_before and thread not in pooled_threads:
             thread.join(max(0.0, deadline - time.monotonic()))
     pooled = {id(p) for scope in _open_scopes() for p in _pooled_processes(scope)}
+    # A pooled process's courier and sender threads live as long as it does.
+    pooled_threads = {t for scope in _open_scopes() for t in _pooled_threads(scope)}
     for process in _worker_processes():
         if process not in processes_before and id(process) not in pooled:
             process.join(max(0.0, deadline - time.monotonic()))
     leaked: list[object] = [w for w in running if not w._thread_done.is_set()]
-    leaked += [t for t in _worker_threads() if t not in threads_before]
+    leaked += [t for t in _worker_threads() if t not in threads_before and t not in pooled_threads]
     leaked += [p for p in _worker_processes() if p not in processes_before and id(p) not in pooled]
     if leaked:
         pytest.fail(
@@ -143,6 +146,11 @@ def _pooled_processes(scope: WorkerScope) -> list[Any]:
     """The idle-or-busy processes of an open home's pool: they end with their home."""
     pool = scope._process_pool
     return [] if pool is None else pool.processes()
+
+
+def _pooled_threads(scope: WorkerScope) -> list[threading.Thread]:
+    pool = scope._process_pool
+    return [] if pool is None else pool.threads()
 
 
 # -- wait_worker -------------------------------------------------------------------------------
