@@ -165,8 +165,20 @@ def _wait_for_output(kernel: Kernel, msg_id: str | None, text: str) -> None:
     raise AssertionError(f"the cell never printed {text!r}")
 
 
+#: ``%gui qt``, and the workaround docs/where.md gives for ipykernel leaving a cell
+#: unanswered under Qt's loop now and then (one in some dozens, with a busy timer
+#: as below; seen in CI): Qt's loop leaves every 200 ms, the kernel reads its socket.
+GUI_QT = """
+%gui qt
+from qtpy.QtCore import QTimer
+qt_loop_poll = QTimer()
+qt_loop_poll.timeout.connect(get_ipython().kernel.app.qt_event_loop.quit)
+qt_loop_poll.start(200)
+"""
+
+
 def test_with_gui_qt_the_gui_stays_live_and_workers_update_it(gui_kernel: Kernel) -> None:
-    gui_kernel.run("%gui qt")
+    gui_kernel.run(GUI_QT)
     gui_kernel.run(
         DEFINE
         + """
@@ -198,9 +210,10 @@ worker.start()
 
 def test_with_gui_qt_workers_deliver_while_qt_runs_between_cells(gui_kernel: Kernel) -> None:
     """ipykernel runs Qt's loop between cells and the asyncio loop waits under it."""
-    gui_kernel.run("%gui qt")
+    gui_kernel.run(GUI_QT)
     gui_kernel.client.execute(
         """
+qt_loop_poll.stop()  # this cell runs, and no other comes: Qt's loop must deliver
 import threading
 from qtpy.QtCore import QTimer
 from threadworker import thread_worker
