@@ -93,6 +93,9 @@ COMPARISONS: list[tuple[str, str, str, str | None, float | None, str]] = [
     ("process_round_trip", "seconds", "tw_process", "pool_submit", 1.2, "le"),
     ("process_yields", "per_second", "tw_process", None, None, "info"),
     ("process_yields", "per_second", "tw_process", "tw_thread", None, "info"),
+    # A generator on a dask cluster (issue 18), against one in a worker process.
+    ("dask_yields", "per_second", "tw_dask", None, None, "info"),
+    ("dask_yields", "per_second", "tw_dask", "tw_process", None, "info"),
 ]
 
 

@@ -926,6 +926,35 @@ def process_yields_thread(sizes: Sizes) -> Result:
     return _process_yields("thread", sizes)
 
 
+def dask_yields_dask(sizes: Sizes) -> Result:
+    """A generator on a dask LocalCluster (one worker process), streamed home."""
+    import distributed
+
+    from threadworker import create_worker
+
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+
+        async def main() -> tuple[float, int]:
+            await create_worker(ints, 10, _executor=client)  # warm: the task path is loaded
+            start = time.perf_counter()
+            count = 0
+            async for _ in create_worker(ints, sizes["process_yields"], _executor=client):
+                count += 1
+            return time.perf_counter() - start, count
+
+        seconds, count = asyncio.run(main())
+    return {"seconds": seconds, "delivered": count, "per_second": count / seconds}
+
+
 SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
     "round_trip": {
         "tw": round_trip_tw,
@@ -989,5 +1018,9 @@ SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
     "process_yields": {
         "tw_process": process_yields_process,
         "tw_thread": process_yields_thread,
+    },
+    "dask_yields": {
+        "tw_dask": dask_yields_dask,
+        "tw_process": process_yields_process,
     },
 }

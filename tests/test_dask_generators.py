@@ -19,6 +19,10 @@ import pytest
 
 import process_jobs as jobs
 from threadworker import WorkerProcessDied, create_worker, current_worker, progress, thread_worker
+from threadworker._channel import DEFAULT_CAPACITY
+from threadworker._dask_task import ITEMS_MAXSIZE
+from threadworker._process_child import MAX_BATCH, OUTBOX_CAPACITY
+from threadworker._signal_iterator import ITERATOR_HIGH_WATER
 
 distributed = pytest.importorskip("distributed")
 
@@ -70,6 +74,16 @@ def closes_on_quit(marker: str) -> Generator[int, None, None]:
     finally:
         address = distributed.get_worker().address
         Path(marker).write_text(f"{os.getpid()} {address}")
+
+
+def counts_forever(log: str) -> Generator[int, None, None]:
+    i = 0
+    while True:
+        yield i
+        i += 1
+        if i % 1000 == 0:  # replaced whole, so a reader never sees it half written
+            Path(log + ".new").write_text(str(i))
+            os.replace(log + ".new", log)
 
 
 def echo_sends() -> Generator[Any, Any, None]:
@@ -139,6 +153,46 @@ async def test_pause_holds_the_generator(client: Any, tmp_path: Path) -> None:
     assert resumed_at == paused_at + 1  # nothing yielded while paused
     values = [e for e in events if isinstance(e, int)]
     assert values == list(range(len(values)))  # nothing lost or repeated
+
+
+async def test_a_fast_generator_is_held_back_when_the_home_is_behind(
+    client: Any, tmp_path: Path
+) -> None:
+    log = tmp_path / "count"
+    worker = create_worker(counts_forever, str(log), _executor=client)
+    values = aiter(worker)
+    assert await asyncio.wait_for(anext(values), WAIT) == 0
+    # Nobody reads now: the generator must stop a bounded number of values ahead.
+
+    async def until_still() -> int:
+        last = -1
+        while True:
+            await asyncio.sleep(0.5)  # sampling only: a slow machine just stops later
+            now = int(log.read_text()) if log.exists() else 0
+            if now == last:
+                return now
+            last = now
+
+    ahead = await asyncio.wait_for(until_still(), WAIT)
+    # The iterator, the home channel, the batch the courier holds, the scheduler's
+    # queue, the batch being sent and the task's outbox; the log's granularity.
+    bound = (
+        ITERATOR_HIGH_WATER
+        + DEFAULT_CAPACITY
+        + (ITEMS_MAXSIZE + 2) * MAX_BATCH
+        + OUTBOX_CAPACITY
+        + 1000
+    )
+    assert ahead <= bound
+
+    def items_queues(dask_scheduler: Any) -> list[tuple[int, int]]:
+        queues = dask_scheduler.extensions["queues"].queues
+        return [(q.maxsize, q.qsize()) for name, q in queues.items() if name.endswith("-items")]
+
+    ((maxsize, size),) = client.run_on_scheduler(items_queues)
+    assert maxsize == ITEMS_MAXSIZE  # never unbounded on the scheduler
+    assert size <= ITEMS_MAXSIZE
+    await asyncio.wait_for(worker.quit(), WAIT)
 
 
 async def test_pause_before_start_holds_it_before_its_first_step(client: Any) -> None:
@@ -228,6 +282,12 @@ async def test_fifty_workers_on_two_dask_workers_each_end_once(client: Any) -> N
         worker.quit()
     await asyncio.wait_for(asyncio.gather(*(w.finished for w in workers)), WAIT * 2)
     assert all(len(seen) == 1 for seen in outcomes), outcomes
+
+    async def until_forgotten() -> None:  # queues, events and tasks: nothing left behind
+        while client.run_on_scheduler(threadworker_state_left):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(until_forgotten(), WAIT)
     for i, seen in enumerate(outcomes):
         if i % 7:  # not quit: its own outcome
             assert seen == (["errored"] if i % 5 == 3 else ["returned"])
@@ -256,6 +316,13 @@ async def test_a_killed_dask_worker_ends_the_worker_errored(client: Any) -> None
         await asyncio.wait_for(worker, WAIT)
     await asyncio.wait_for(worker.finished, WAIT)
     await asyncio.to_thread(client.wait_for_workers, 2, WAIT)
+
+
+def threadworker_state_left(dask_scheduler: Any) -> list[str]:
+    queues = list(dask_scheduler.extensions["queues"].queues)
+    events = list(dask_scheduler.extensions["events"]._events)
+    tasks = [str(key) for key in dask_scheduler.tasks if str(key).startswith("mixed-")]
+    return [name for name in queues + events if name.startswith("threadworker-")] + tasks
 
 
 def scheduler_tasks_named(client: Any, prefix: str) -> list[str]:

@@ -72,6 +72,7 @@ class DaskJob:
         self._outgoing: SimpleQueue[tuple[str, Any] | None] = SimpleQueue()
         self._lock = threading.Lock()
         self._ended = False
+        self._halves_done = 0
         self._future: Any = None
         self._items: Any = None
 
@@ -131,7 +132,7 @@ class DaskJob:
             self._end()
             self._outgoing.put(None)
             self._items.close()
-            self._release()
+            self._half_done()
 
     def _deliver(self) -> None:
         items = self._items
@@ -151,12 +152,24 @@ class DaskJob:
 
     def _task_ended(self, future: Any) -> None:
         """The task's future is done (dask's callback thread): wake the courier."""
-        if self._ended:
-            return
-        try:
-            self._items.put(DONE)
-        except Exception:  # the queue went with the courier
-            pass
+        if not self._ended:
+            try:
+                self._items.put(DONE)
+            except Exception:  # the queue went with the courier
+                pass
+        self._half_done()
+
+    def _half_done(self) -> None:
+        """The courier or the task ended; the second of them releases the run.
+
+        Not before the task ended: dask reruns a task whose worker died, and
+        only the "began" event stops the rerun from starting the generator over.
+        """
+        with self._lock:
+            self._halves_done += 1
+            both = self._halves_done == 2
+        if both:
+            self._release()
 
     def _task_error(self) -> BaseException | None:
         future = self._future
