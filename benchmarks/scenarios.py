@@ -938,6 +938,8 @@ def dask_yields_dask(sizes: Sizes) -> Result:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # Its HTTP server on a free loopback port, not 8787 (maybe taken).
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             host="127.0.0.1",
         ) as cluster,
         distributed.Client(cluster) as client,

@@ -38,6 +38,8 @@ def cluster() -> Iterator[Any]:
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
+        # Its HTTP server on a free loopback port, not 8787 (maybe taken).
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         host="127.0.0.1",
     ) as local_cluster:
         yield local_cluster
@@ -305,6 +307,20 @@ async def test_an_asynchronous_client_works_inside_the_loop(cluster: Any) -> Non
         assert await asyncio.wait_for(worker.returned, WAIT) == "counted 2000"
 
 
+async def test_a_closed_client_ends_the_generator_errored(client: Any) -> None:
+    closed = distributed.Client(client.scheduler.address)
+    closed.close()
+    worker = create_worker(jobs.count, 3, _executor=closed)
+    events: list[str] = []
+    for name in ("started", "errored", "finished"):
+        getattr(worker, name).connect(lambda *_, n=name: events.append(n))
+    with pytest.raises(RuntimeError, match=r"dask client \(Client\) refused the work") as info:
+        await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert info.value.__cause__ is not None
+    assert events[-2:] == ["errored", "finished"]
+
+
 async def test_a_killed_dask_worker_ends_the_worker_errored(client: Any) -> None:
     # Last in this module: the nanny restarts the killed worker, which the
     # test waits for, so the cluster is whole again afterwards.
@@ -312,8 +328,10 @@ async def test_a_killed_dask_worker_ends_the_worker_errored(client: Any) -> None
     pid = await asyncio.wait_for(worker.yielded, WAIT)
     assert pid != os.getpid()
     os.kill(pid, signal.SIGKILL)
-    with pytest.raises(WorkerProcessDied, match="pid_then_forever"):
+    with pytest.raises(WorkerProcessDied, match="pid_then_forever") as info:
         await asyncio.wait_for(worker, WAIT)
+    assert "the dask worker running" in str(info.value)
+    assert "was lost before the work ended" in str(info.value)
     await asyncio.wait_for(worker.finished, WAIT)
     await asyncio.to_thread(client.wait_for_workers, 2, WAIT)
 

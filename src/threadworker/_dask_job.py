@@ -33,12 +33,18 @@ from ._dask_task import (
 )
 from ._stepper import OUTCOMES, Event
 
-__all__ = ["DaskJob"]
+__all__ = ["ClientRefused", "DaskJob"]
 
 #: Called on the courier thread with the items of one batch, in order.
 ItemsCallback = Callable[[list[Any]], None]
 #: Called on the courier thread with what ended the task without an outcome.
 LostCallback = Callable[[BaseException | None], None]
+#: Called on the messenger thread when the task could not be submitted, with why.
+RefusedCallback = Callable[[BaseException], None]
+
+
+class ClientRefused(RuntimeError):
+    """The dask client could not take the task (closed, or its scheduler gone)."""
 
 
 class DaskJob:
@@ -59,12 +65,14 @@ class DaskJob:
         name: str,
         on_items: ItemsCallback,
         on_lost: LostCallback,
+        on_refused: RefusedCallback,
     ) -> None:
         self._client = client
         self._call = (func, args, kwargs)
         self._name = name
         self._on_items = on_items
         self._on_lost = on_lost
+        self._on_refused = on_refused
         self._id = uuid.uuid4().hex
         prefix = f"threadworker-{self._id}"
         self._names: QueueNames = (f"{prefix}-items", f"{prefix}-control", f"{prefix}-began")
@@ -114,7 +122,12 @@ class DaskJob:
             )
         except Exception as exc:  # the client is closed, the scheduler gone
             self._end()
-            self._on_lost(exc)
+            refused = ClientRefused(
+                f"{self._name} could not start: its dask client ({type(client).__name__}) "
+                f"refused the work ({type(exc).__name__}: {exc})"
+            )
+            refused.__cause__ = exc
+            self._on_refused(refused)
             return
         threading.Thread(target=self._courier, name="threadworker-dask-courier").start()
         self._future.add_done_callback(self._task_ended)

@@ -46,6 +46,7 @@ class GeneratorOnDask(GeneratorInProcess):
             name=worker._signal_owner_name(),
             on_items=functools.partial(self._from_process, worker),
             on_lost=functools.partial(self._on_task_lost, worker),
+            on_refused=functools.partial(self._on_refused, worker),
         )
         self._job = job  # type: ignore[assignment]
         with worker._control:  # requests made before start(): they travel with the task
@@ -60,6 +61,12 @@ class GeneratorOnDask(GeneratorInProcess):
     def refusal(self, worker: GeneratorWorker[Any, Any, Any]) -> str:
         """The client refused."""
         return f"its dask client ({type(self._client).__name__}) refused the work"
+
+    def _on_refused(self, worker: GeneratorWorker[Any, Any, Any], error: BaseException) -> None:
+        """The task was never submitted: its call did not pickle, or the client refused."""
+        assert worker._channel is not None
+        worker._channel.put(Event("errored", error))
+        worker._producer_done()
 
     def _on_task_lost(
         self, worker: GeneratorWorker[Any, Any, Any], error: BaseException | None
