@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import traceback
 import warnings
 from collections.abc import Generator, Iterator
@@ -88,6 +89,10 @@ def counts_forever(log: str) -> Generator[int, None, None]:
             os.replace(log + ".new", log)
 
 
+def echo_sends_first(value: Any) -> Generator[Any, None, None]:
+    yield value
+
+
 def echo_sends() -> Generator[Any, Any, None]:
     received = yield "ready"
     while True:
@@ -118,6 +123,17 @@ def mixed(i: int) -> Generator[int, None, int]:
     if i % 5 == 3:
         raise KeyError(i)
     return i
+
+
+def _load_only_at(home_pid: int) -> LoadsOnlyAtHome:
+    if os.getpid() != home_pid:
+        raise RuntimeError("cannot be loaded on a dask worker")
+    return LoadsOnlyAtHome()
+
+
+class LoadsOnlyAtHome:
+    def __reduce__(self) -> Any:
+        return (_load_only_at, (os.getpid(),))
 
 
 # -- tests --------------------------------------------------------------------------------------
@@ -305,6 +321,24 @@ async def test_an_asynchronous_client_works_inside_the_loop(cluster: Any) -> Non
         values = [value async for value in worker]
         assert values == list(range(2000))
         assert await asyncio.wait_for(worker.returned, WAIT) == "counted 2000"
+
+
+async def test_an_argument_that_cannot_load_on_the_dask_worker_errored(client: Any) -> None:
+    # Loaded by the task, not by dask: dask would load it in the dask worker's
+    # connection to the scheduler, which that breaks, ending the dask worker (then
+    # the next, where the task is retried) and leaving the work pending forever.
+    worker = create_worker(echo_sends_first, LoadsOnlyAtHome(), _executor=client)
+    with pytest.raises(TypeError, match=r"a dask worker could not unpickle .*echo_sends_first"):
+        await asyncio.wait_for(worker, WAIT)
+    await asyncio.wait_for(worker.finished, WAIT)
+    assert len(client.scheduler_info()["workers"]) == 2  # both dask workers still there
+
+
+async def test_an_argument_that_cannot_be_pickled_errored(client: Any) -> None:
+    worker = create_worker(echo_sends_first, threading.Lock(), _executor=client)
+    with pytest.raises(TypeError, match=r"echo_sends_first.* cannot be pickled") as info:
+        await asyncio.wait_for(worker, WAIT)
+    assert "refused" not in str(info.value)  # the client is fine: the argument is not
 
 
 async def test_a_closed_client_ends_the_generator_errored(client: Any) -> None:

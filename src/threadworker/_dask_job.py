@@ -33,7 +33,7 @@ from ._dask_task import (
 )
 from ._stepper import OUTCOMES, Event
 
-__all__ = ["ClientRefused", "DaskJob"]
+__all__ = ["ClientRefused", "DaskJob", "cannot_pickle_call"]
 
 #: Called on the courier thread with the items of one batch, in order.
 ItemsCallback = Callable[[list[Any]], None]
@@ -45,6 +45,17 @@ RefusedCallback = Callable[[BaseException], None]
 
 class ClientRefused(RuntimeError):
     """The dask client could not take the task (closed, or its scheduler gone)."""
+
+
+def cannot_pickle_call(name: str, exc: BaseException) -> TypeError:
+    """The error for a generator whose function or arguments cannot be pickled."""
+    error = TypeError(
+        f"cannot run {name} on a dask cluster: its function or arguments cannot be "
+        f"pickled ({type(exc).__name__}: {exc}). Pass picklable arguments (not open "
+        "files, locks, sockets or Qt objects)."
+    )
+    error.__cause__ = exc
+    return error
 
 
 class DaskJob:
@@ -104,16 +115,22 @@ class DaskJob:
         dask = distributed()
         client = self._client
         try:
+            # Pickled here, loaded by the task: dask would load the arguments in the
+            # dask worker's connection to the scheduler, and one that fails to load
+            # there breaks the connection and ends the dask worker, then the next.
+            call = dask.protocol.pickle.dumps(self._call)
+        except Exception as exc:
+            self._end()
+            self._on_refused(cannot_pickle_call(self._name, exc))
+            return
+        try:
             self._items = dask.Queue(self._names[0], client=client, maxsize=ITEMS_MAXSIZE)
             control = dask.Queue(self._names[1], client=client)
             with self._lock:
                 requests, self._held = self._held or [], None
-            func, args, kwargs = self._call
             self._future = client.submit(
                 run_generator_task,
-                func,
-                args,
-                kwargs,
+                call,
                 self._names,
                 requests,
                 self._name,

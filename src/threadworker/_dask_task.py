@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import pickle
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from ._current import current_worker_var
@@ -76,14 +75,15 @@ class QueueOutbox(Outbox):
 
 
 def run_generator_task(
-    func: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
+    call: bytes,
     names: QueueNames,
     requests: list[tuple[str, Any]],
     name: str,
 ) -> None:
-    """Run a generator worker's generator in this dask task; stream it home."""
+    """Run a generator worker's generator in this dask task; stream it home.
+
+    *call* is the pickled ``(func, args, kwargs)``.
+    """
     dask = distributed()
     client = dask.get_client()
     items = dask.Queue(names[0], client=client, maxsize=ITEMS_MAXSIZE)
@@ -98,6 +98,16 @@ def run_generator_task(
             job.put(Event("errored", _lost(name)))
             return
         began.set()
+        try:
+            func, args, kwargs = dask.protocol.pickle.loads(call)
+        except BaseException as exc:  # even SystemExit from a __setstate__
+            error = TypeError(
+                f"a dask worker could not unpickle {name}'s function or arguments: "
+                f"{type(exc).__name__}: {exc}"
+            )
+            error.__cause__ = exc
+            job.put(Event("errored", error))
+            return
         for request in requests:  # made before start(): before the first step
             job.request(*request)
         for op, payload in control.get(batch=True):  # made while the task was queued
