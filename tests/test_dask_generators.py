@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import threading
 import traceback
@@ -341,6 +342,35 @@ async def test_an_argument_that_cannot_be_pickled_errored(client: Any) -> None:
     assert "refused" not in str(info.value)  # the client is fine: the argument is not
 
 
+async def test_a_client_closed_mid_run_frees_the_dask_worker(client: Any, tmp_path: Path) -> None:
+    marker = tmp_path / "closed"
+    own = distributed.Client(client.scheduler.address)
+    worker = create_worker(closes_on_quit, str(marker), _executor=own)
+    errors: list[BaseException] = []
+    worker.errored.connect(errors.append)  # handled from the start: the close may be quick
+    worker.start()
+    await asyncio.wait_for(worker.yielded, WAIT)
+    await asyncio.to_thread(own.close)
+    await asyncio.wait_for(worker.finished, WAIT)
+    (error,) = errors
+    assert isinstance(error, WorkerProcessDied)
+    assert re.search(r"dask client running .*closes_on_quit.* was closed", str(error))
+    # Nobody reads its values any more: the generator is closed (its finally runs)
+    # and the dask worker's thread is free, not blocked on a queue for good.
+
+    async def until_closed() -> None:
+        while not marker.exists():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(until_closed(), WAIT)
+
+    async def until_idle() -> None:
+        while any(client.run(tasks_running).values()):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(until_idle(), WAIT)
+
+
 async def test_a_closed_client_ends_the_generator_errored(client: Any) -> None:
     closed = distributed.Client(client.scheduler.address)
     closed.close()
@@ -375,6 +405,11 @@ def threadworker_state_left(dask_scheduler: Any) -> list[str]:
     events = list(dask_scheduler.extensions["events"]._events)
     tasks = [str(key) for key in dask_scheduler.tasks if str(key).startswith("mixed-")]
     return [name for name in queues + events if name.startswith("threadworker-")] + tasks
+
+
+def tasks_running(dask_worker: Any) -> list[str]:
+    """The keys of the tasks the dask worker's threads are running now."""
+    return [str(key) for key in dask_worker.active_threads.values()]
 
 
 def scheduler_tasks_named(client: Any, prefix: str) -> list[str]:

@@ -26,6 +26,7 @@ from typing import Any
 from ._dask_task import (
     DONE,
     ITEMS_MAXSIZE,
+    WATCH_INTERVAL,
     QueueNames,
     distributed,
     run_generator_task,
@@ -166,9 +167,18 @@ class DaskJob:
 
     def _deliver(self) -> None:
         items = self._items
+        client = self._client
         while True:
             try:
-                data = items.get()
+                # In steps: a client closed while a get waits on the scheduler may
+                # leave that get unanswered, and the task then sends nothing more.
+                data = items.get(timeout=WATCH_INTERVAL)
+            except TimeoutError:
+                status = getattr(client, "status", None)
+                if status in ("closing", "closed"):
+                    self._on_lost(RuntimeError(f"its status is {status!r}"))
+                    return
+                continue
             except Exception as exc:
                 self._on_lost(exc)
                 return

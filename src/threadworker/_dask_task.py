@@ -34,6 +34,7 @@ from ._warnings import install_warning_router
 __all__ = [
     "DONE",
     "ITEMS_MAXSIZE",
+    "WATCH_INTERVAL",
     "QueueNames",
     "distributed",
     "run_generator_task",
@@ -42,6 +43,8 @@ __all__ = [
 
 #: Batches the scheduler holds for one generator, at most (each <= ~4 MiB).
 ITEMS_MAXSIZE = 4
+#: Seconds between checks that the task is still wanted (and a full queue's waits).
+WATCH_INTERVAL = 0.5
 #: What the home puts on the items queue when the task's future ended.
 DONE = "done"
 
@@ -55,13 +58,21 @@ class _QueueConnection:
     def __init__(self, queue: Any) -> None:
         self._queue = queue
         self.job: RemoteWorker | None = None
+        #: Set when nobody waits for the task any more (see :func:`_watch`).
+        self.abandoned = threading.Event()
 
     def send_bytes(self, data: bytes) -> None:
-        try:
-            self._queue.put(data)
-        except Exception as exc:  # the scheduler is gone: stop the generator
-            if self.job is not None:
-                self.job.fail(exc)
+        while not self.abandoned.is_set():
+            try:
+                # A full queue is waited on in steps, to notice an abandoned task.
+                self._queue.put(data, timeout=WATCH_INTERVAL)
+            except TimeoutError:
+                continue
+            except Exception as exc:  # the scheduler is gone: stop the generator
+                if self.job is not None:
+                    self.job.fail(exc)
+                return
+            return
 
 
 class QueueOutbox(Outbox):
@@ -92,6 +103,14 @@ def run_generator_task(
     outbox = QueueOutbox(connection)  # type: ignore[arg-type]
     job = RemoteWorker(0, outbox)
     connection.job = job
+    watching = threading.Event()
+    watchdog = threading.Thread(
+        target=_watch,
+        args=(dask.get_worker(), dask.get_worker().get_current_task(), job, connection, watching),
+        name="threadworker-dask-watchdog",
+        daemon=True,
+    )
+    watchdog.start()
     try:
         began = dask.Event(names[2], client=client)
         if began.is_set():
@@ -126,6 +145,8 @@ def run_generator_task(
             receiver.join()
     finally:
         outbox.close()
+        watching.set()
+        watchdog.join()
         items.close()
         control.close()
 
@@ -150,6 +171,25 @@ def _receive(control: Any, job: RemoteWorker) -> None:
         if op == "send":
             payload = (payload[0], payload[1])
         job.request(op, payload)
+
+
+def _watch(
+    worker: Any, key: Any, job: RemoteWorker, connection: _QueueConnection, done: threading.Event
+) -> None:
+    """Quit the generator when its task is cancelled (its own thread).
+
+    dask cannot interrupt a running task: when the home's client closes or its
+    process dies, the scheduler cancels the task and forgets it, and the
+    generator would be left running, or blocked on a queue nobody reads,
+    holding a thread of the dask worker for good. Quit runs its ``finally``
+    and frees the thread; what it still sends is dropped.
+    """
+    while not done.wait(WATCH_INTERVAL):
+        task = worker.state.tasks.get(key)
+        if task is None or task.state in ("cancelled", "released", "forgotten"):
+            connection.abandoned.set()
+            job.request("quit", None)
+            return
 
 
 def _lost(name: str) -> WorkerProcessDied:

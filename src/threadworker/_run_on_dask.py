@@ -76,10 +76,12 @@ class GeneratorOnDask(GeneratorInProcess):
         if error is None or worker._abort_requested:
             outcome = Event("aborted")  # cancelled, or quit and then lost: what quit asked for
         else:
-            lost = WorkerProcessDied(
-                f"the dask task running {worker._signal_owner_name()} ended before the work "
-                f"did: {type(error).__name__}: {error}"
-            )
+            name = worker._signal_owner_name()
+            if getattr(self._client, "status", None) in ("closing", "closed"):
+                why = f"the dask client running {name} was closed before the work ended"
+            else:
+                why = f"the dask task running {name} ended before the work did"
+            lost = WorkerProcessDied(f"{why}: {type(error).__name__}: {error}")
             lost.__cause__ = error
             outcome = Event("errored", lost)
         worker._channel.put(outcome)
