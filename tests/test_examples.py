@@ -145,3 +145,16 @@ def test_ex10_processes_keep_the_loop_free_and_stop_on_quit() -> None:
     assert streamed.group(1) != streamed.group(2)
     assert "progress chunks 3/3" in out
     assert "stuck worker quit: aborted after" in out
+
+
+@pytest.mark.cluster
+def test_ex11_a_generator_on_a_dask_cluster_is_streamed_steered_and_stopped() -> None:
+    pytest.importorskip("distributed")
+    out = run("ex11_dask_generators.py")
+    first = re.search(r"first value 0 from pid (\d+) \(this one is (\d+)\)", out)
+    assert first, out
+    assert first.group(1) != first.group(2)
+    assert "yielded while paused: 0" in out
+    assert "the generator's finally ran" in out
+    assert re.search(r"\d+ values, in order: True, steps \[1, 10\]", out), out
+    assert "killed dask worker: the dask worker running GeneratorWorker[scaled] was lost" in out
