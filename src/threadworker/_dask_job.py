@@ -26,7 +26,6 @@ from typing import Any
 from ._dask_task import (
     DONE,
     ITEMS_MAXSIZE,
-    WATCH_INTERVAL,
     QueueNames,
     distributed,
     run_generator_task,
@@ -167,23 +166,14 @@ class DaskJob:
 
     def _deliver(self) -> None:
         items = self._items
-        client = self._client
         while True:
             try:
-                # In steps: a client closed while a get waits on the scheduler may
-                # leave that get unanswered, and the task then sends nothing more.
-                data = items.get(timeout=WATCH_INTERVAL)
-            except TimeoutError:
-                status = getattr(client, "status", None)
-                if status in ("closing", "closed"):
-                    self._on_lost(RuntimeError(f"its status is {status!r}"))
-                    return
-                continue
+                data = items.get()
             except Exception as exc:
                 self._on_lost(exc)
                 return
             if data == DONE:
-                self._on_lost(self._task_error())
+                self._on_lost(self._closed_client() or self._task_error())
                 return
             batch = unpickle_batch(data)
             self._on_items(batch)
@@ -210,6 +200,13 @@ class DaskJob:
             both = self._halves_done == 2
         if both:
             self._release()
+
+    def _closed_client(self) -> BaseException | None:
+        """Why the run ended if its client was closed (the task then wakes the courier)."""
+        status = getattr(self._client, "status", None)
+        return (
+            RuntimeError(f"its status is {status!r}") if status in ("closing", "closed") else None
+        )
 
     def _task_error(self) -> BaseException | None:
         future = self._future

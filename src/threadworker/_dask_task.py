@@ -43,7 +43,7 @@ __all__ = [
 
 #: Batches the scheduler holds for one generator, at most (each <= ~4 MiB).
 ITEMS_MAXSIZE = 4
-#: Seconds between checks that the task is still wanted (and a full queue's waits).
+#: Seconds between a running task's checks that it is still wanted.
 WATCH_INTERVAL = 0.5
 #: What the home puts on the items queue when the task's future ended.
 DONE = "done"
@@ -56,23 +56,19 @@ class _QueueConnection:
     """What :class:`Outbox` sends through: here, the items queue."""
 
     def __init__(self, queue: Any) -> None:
-        self._queue = queue
+        self.queue = queue
         self.job: RemoteWorker | None = None
         #: Set when nobody waits for the task any more (see :func:`_watch`).
         self.abandoned = threading.Event()
 
     def send_bytes(self, data: bytes) -> None:
-        while not self.abandoned.is_set():
-            try:
-                # A full queue is waited on in steps, to notice an abandoned task.
-                self._queue.put(data, timeout=WATCH_INTERVAL)
-            except TimeoutError:
-                continue
-            except Exception as exc:  # the scheduler is gone: stop the generator
-                if self.job is not None:
-                    self.job.fail(exc)
-                return
+        if self.abandoned.is_set():  # nobody reads: dropped
             return
+        try:
+            self.queue.put(data)
+        except Exception as exc:  # the scheduler is gone: stop the generator
+            if self.job is not None:
+                self.job.fail(exc)
 
 
 class QueueOutbox(Outbox):
@@ -181,14 +177,22 @@ def _watch(
     dask cannot interrupt a running task: when the home's client closes or its
     process dies, the scheduler cancels the task and forgets it, and the
     generator would be left running, or blocked on a queue nobody reads,
-    holding a thread of the dask worker for good. Quit runs its ``finally``
-    and frees the thread; what it still sends is dropped.
+    holding a thread of the dask worker for good. Instead what it still sends
+    is dropped, the queue is emptied (a blocked send completes), ``DONE`` wakes
+    a reader still waiting, and the generator quits: its ``finally`` runs and
+    the thread is freed. Polled, not waited on with timeouts: the scheduler
+    logs every timed-out queue call as an error.
     """
     while not done.wait(WATCH_INTERVAL):
         task = worker.state.tasks.get(key)
         if task is None or task.state in ("cancelled", "released", "forgotten"):
             connection.abandoned.set()
             job.request("quit", None)
+            try:
+                connection.queue.get(batch=True)
+                connection.queue.put(DONE)
+            except Exception:  # the scheduler is gone too
+                pass
             return
 
 
