@@ -119,6 +119,9 @@ COMPARISONS: list[tuple[str, str, str, str | None, float | None, str]] = [
     ("frames_32mib", "mb_per_second", "tw_process", None, None, "info"),
     ("frames_32mib", "peak_rss_mib", "tw_process", None, None, "info"),
     ("frames_32mib", "peak_rss_mib", "tw_pipe", None, None, "info"),
+    # A generator on a dask cluster (issue 18), against one in a worker process.
+    ("dask_yields", "per_second", "tw_dask", None, None, "info"),
+    ("dask_yields", "per_second", "tw_dask", "tw_process", None, "info"),
 ]
 
 

@@ -1148,6 +1148,37 @@ def crossover_peers() -> dict[str, Callable[[Sizes], Result]]:
     return peers
 
 
+def dask_yields_dask(sizes: Sizes) -> Result:
+    """A generator on a dask LocalCluster (one worker process), streamed home."""
+    import distributed
+
+    from threadworker import create_worker
+
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # Its HTTP server on a free loopback port, not 8787 (maybe taken).
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            host="127.0.0.1",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+
+        async def main() -> tuple[float, int]:
+            await create_worker(ints, 10, _executor=client)  # warm: the task path is loaded
+            start = time.perf_counter()
+            count = 0
+            async for _ in create_worker(ints, sizes["process_yields"], _executor=client):
+                count += 1
+            return time.perf_counter() - start, count
+
+        seconds, count = asyncio.run(main())
+    return {"seconds": seconds, "delivered": count, "per_second": count / seconds}
+
+
 SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
     "round_trip": {
         "tw": round_trip_tw,
@@ -1232,4 +1263,8 @@ SCENARIOS: dict[str, dict[str, Callable[[Sizes], Result]]] = {
         "tw_thread": frames_32mib_thread,
     },
     "crossover": crossover_peers(),
+    "dask_yields": {
+        "tw_dask": dask_yields_dask,
+        "tw_process": process_yields_process,
+    },
 }

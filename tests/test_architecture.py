@@ -49,6 +49,8 @@ LAYERS: dict[str, set[str]] = {
     "signals": {"_signal", "_signal_instance", "_signal_iterator", "_slot", "_worker_signals"},
     "placements": {
         "_dask_async_executor",
+        "_dask_job",
+        "_dask_task",
         "_executors",
         "_pipe_reader",
         "_pool",
@@ -73,6 +75,7 @@ LAYERS: dict[str, set[str]] = {
         "_run_in_executor",
         "_run_in_process",
         "_run_in_thread",
+        "_run_on_dask",
         "_runner",
         "_worker",
         "_worker_delivery",

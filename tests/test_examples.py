@@ -153,3 +153,16 @@ def test_ex11_slider_computes_only_where_the_drag_rests() -> None:
     # passed, the debounce lets only the resting ones start.
     assert "slider passed 59 values; computed 2 of them [30, 60];" in out, out
     assert re.search(r"; [01] superseded while computing; showing 60$", out.strip()), out
+
+
+@pytest.mark.cluster
+def test_ex12_a_generator_on_a_dask_cluster_is_streamed_steered_and_stopped() -> None:
+    pytest.importorskip("distributed")
+    out = run("ex12_dask_generators.py")
+    first = re.search(r"first value 0 from pid (\d+) \(this one is (\d+)\)", out)
+    assert first, out
+    assert first.group(1) != first.group(2)
+    assert "yielded while paused: 0" in out
+    assert "the generator's finally ran" in out
+    assert re.search(r"\d+ values, in order: True, steps \[1, 10\]", out), out
+    assert "killed dask worker: the dask worker running GeneratorWorker[scaled] was lost" in out

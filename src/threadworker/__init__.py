@@ -22,13 +22,15 @@ import cycle exists, counting imports inside functions; imports under
                 _generator_worker, _generator_pump, _factory, _progress,
                 _main_thread; the policies: _policy, _exclusive, _future;
                 where the work runs, one runner per placement:
-                _runner, _run_in_thread, _run_in_executor, _run_in_process
+                _runner, _run_in_thread, _run_in_executor, _run_in_process,
+                _run_on_dask
     runtime     _dispatch, _scope, _worker_scope,       a home: its loop, its pools
                 _thread_loop
     placements  _pool, _executors, _process_pool, _process_job,
                 _worker_process, _pipe_reader, _salvage, where a worker's code runs
                 _dask_async_executor
                 _process_child, _remote_worker          (inside a worker process)
+                _dask_job, _dask_task                   a generator on a dask cluster
     signals     _signal, _signal_instance, _signal_iterator, _slot,
                 _worker_signals
     core        the standard library only, and what a worker process runs:

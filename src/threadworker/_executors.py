@@ -6,7 +6,8 @@
 - a thread executor (``ThreadPoolExecutor``): its threads; generators too.
 - any other ``concurrent.futures.Executor`` (``ProcessPoolExecutor``, a
   dask ``ClientExecutor``, ...): plain functions, submitted to it.
-- a ``dask.distributed.Client``: its cluster, through ``client.get_executor``.
+- a ``dask.distributed.Client``: its cluster, through ``client.get_executor``;
+  a generator runs in a dask task of its own, streamed home (``_run_on_dask``).
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ ExecutorSpec = Literal["thread", "process"] | concurrent.futures.Executor | Clie
 class Placement:
     """A resolved ``executor=``: the kind of place, and the executor if any."""
 
-    kind: Literal["thread", "process", "thread-executor", "executor"]
+    kind: Literal["thread", "process", "thread-executor", "executor", "dask"]
     executor: concurrent.futures.Executor | None = None
+    #: The ``dask.distributed.Client`` of a generator on a cluster (kind "dask").
+    client: Any = None
 
     @property
     def crosses_processes(self) -> bool:
         """Whether functions, arguments and values are pickled to get there."""
-        return self.kind in ("process", "executor")
+        return self.kind in ("process", "executor", "dask")
 
 
 IN_THREAD = Placement("thread")
@@ -82,6 +85,8 @@ def resolve_executor(spec: object, *, generator: bool, name: str) -> Placement:
             f"executor must be 'thread', 'process' or a concurrent.futures.Executor, not {spec!r}"
         )
     if _is_dask_client(spec):
+        if generator:
+            return Placement("dask", client=spec)
         # pure=False: every worker is a run of its own, even with equal arguments
         # (dask would otherwise share one task, and cancel it for both).
         if getattr(spec, "asynchronous", False):
@@ -95,7 +100,7 @@ def resolve_executor(spec: object, *, generator: bool, name: str) -> Placement:
             raise TypeError(
                 f"{name} is a generator function, and {type(spec).__name__} can only run "
                 "plain functions: use executor='process' (threadworker's processes stream "
-                "what a generator yields) or a thread executor"
+                "what a generator yields), the dask Client itself, or a thread executor"
             )
         return Placement("executor", spec)
     raise TypeError(
@@ -149,7 +154,7 @@ def portable_function(func: Callable[..., Any], placement: Placement) -> Callabl
     if not placement.crosses_processes or module_name is None or qualname is None:
         return func
     if (
-        placement.kind == "executor"
+        placement.kind in ("executor", "dask")
         and module_name == "__main__"
         and not isinstance(placement.executor, concurrent.futures.ProcessPoolExecutor)
     ):

@@ -10,10 +10,10 @@ worker's own hooks (``FunctionWorker._on_done``, a generator's channel).
   the generator's own;
 - ``_run_in_executor``: a foreign ``concurrent.futures.Executor`` — a
   ``ProcessPoolExecutor``, or a dask cluster through ``client.get_executor()``;
-- ``_run_in_process``: threadworker's worker processes.
+- ``_run_in_process``: threadworker's worker processes;
+- ``_run_on_dask``: a generator in a dask task, streamed through dask Queues.
 
-A new placement (a dask generator streaming through a dask Queue, Python
-3.14's ``InterpreterPoolExecutor``) is one more module implementing
+A new placement (Python 3.14's ``InterpreterPoolExecutor``) is one more module implementing
 :class:`Runner` (and :class:`GeneratorRunner`), and a line below.
 """
 
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._run_in_executor import FunctionInExecutor
 from ._run_in_process import FunctionInProcess, GeneratorInProcess
 from ._run_in_thread import FunctionInThread, GeneratorInThread
+from ._run_on_dask import GeneratorOnDask
 
 if TYPE_CHECKING:
     from ._executors import Placement
@@ -89,4 +90,6 @@ def generator_runner(placement: Placement) -> GeneratorRunner:
     """The runner of a generator worker in *placement* (foreign executors take none)."""
     if placement.kind == "process":
         return GeneratorInProcess()
+    if placement.kind == "dask":
+        return GeneratorOnDask(placement.client)
     return GeneratorInThread(placement.executor)
