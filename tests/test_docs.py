@@ -69,3 +69,23 @@ def test_the_docs_build_fails_on_any_warning(tmp_path: Path) -> None:
     assert "Aborted with 3 warnings in strict mode" in output, output
     for target in ("no-such-page.md", "no-such.png", "#no-such"):
         assert target in output
+
+
+def test_the_api_reference_documents_every_public_name(tmp_path: Path) -> None:
+    import threadworker
+
+    site = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", *docs_build_arguments(), "-d", str(site)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (site / "api" / "index.html").read_text()
+    missing = [name for name in threadworker.__all__ if f'id="threadworker.{name}"' not in page]
+    assert missing == []
+    assert 'id="threadworker.testing.wait_worker"' in page
