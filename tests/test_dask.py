@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import process_jobs as jobs
+from dask_cluster import local_cluster, until_released, until_running
 from threadworker import WorkerAborted, create_worker, thread_worker
 
 distributed = pytest.importorskip("distributed")
@@ -26,19 +27,7 @@ WAIT = 30
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    # Two worker processes on loopback, no dashboard (it would need a free port).
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            # Its HTTP server on a free loopback port, not 8787 (maybe taken).
-            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-            host="127.0.0.1",
-        ) as cluster,
-        distributed.Client(cluster) as dask_client,
-    ):
+    with local_cluster(distributed) as cluster, distributed.Client(cluster) as dask_client:
         yield dask_client
 
 
@@ -51,13 +40,6 @@ def sleep_in_steps(seconds: float) -> str:
     while time.monotonic() < deadline:
         time.sleep(0.01)
     return "slept"
-
-
-def scheduler_tasks_named(client: Any, prefix: str) -> list[str]:
-    def keys(dask_scheduler: Any) -> list[str]:
-        return [str(key) for key in dask_scheduler.tasks]
-
-    return [key for key in client.run_on_scheduler(keys) if key.startswith(prefix)]
 
 
 async def test_a_function_runs_on_the_cluster(client: Any) -> None:
@@ -87,20 +69,13 @@ async def test_quit_cancels_the_remote_task(client: Any) -> None:
     # cancelling releases the task, the thread finishes it (5 s) and drops the result.
     worker = create_worker(sleep_in_steps, 5, _executor=client, _start_thread=True)
 
-    async def until_running() -> None:
-        while not any(client.processing().values()):
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(until_running(), WAIT)
+    await asyncio.wait_for(until_running(client), WAIT)
     await asyncio.wait_for(worker.quit(), WAIT)
     with pytest.raises(WorkerAborted):
         await worker
 
-    async def until_released() -> None:
-        while scheduler_tasks_named(client, "sleep_in_steps"):
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(until_released(), WAIT)  # the scheduler forgot the task
+    # The scheduler forgot the task.
+    await asyncio.wait_for(until_released(client, "sleep_in_steps"), WAIT)
 
 
 async def test_an_asynchronous_client_runs_functions_and_quit_reaches_the_cluster(
@@ -118,20 +93,13 @@ async def test_an_asynchronous_client_runs_functions_and_quit_reaches_the_cluste
             await asyncio.wait_for(create_worker(divide, 1, 0, _executor=inside), WAIT)
         worker = create_worker(sleep_in_steps, 5, _executor=inside, _start_thread=True)
 
-        async def until_running() -> None:
-            while not any(client.processing().values()):
-                await asyncio.sleep(0.02)
-
-        await asyncio.wait_for(until_running(), WAIT)
+        await asyncio.wait_for(until_running(client), WAIT)
         await asyncio.wait_for(worker.quit(), WAIT)
         with pytest.raises(WorkerAborted):
             await worker
 
-        async def until_released() -> None:
-            while scheduler_tasks_named(client, "sleep_in_steps"):
-                await asyncio.sleep(0.02)
-
-        await asyncio.wait_for(until_released(), WAIT)  # the scheduler forgot the task
+        # The scheduler forgot the task.
+    await asyncio.wait_for(until_released(client, "sleep_in_steps"), WAIT)
 
 
 def divide(a: int, b: int) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import process_jobs as jobs
+from dask_cluster import local_cluster, until_released
 from threadworker import WorkerProcessDied, create_worker, current_worker, progress, thread_worker
 from threadworker._channel import DEFAULT_CAPACITY
 from threadworker._dask_task import ITEMS_MAXSIZE
@@ -35,16 +36,8 @@ WAIT = 60
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        # Its HTTP server on a free loopback port, not 8787 (maybe taken).
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        host="127.0.0.1",
-    ) as local_cluster:
-        yield local_cluster
+    with local_cluster(distributed) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -250,11 +243,7 @@ async def test_quit_runs_finally_on_the_dask_worker_and_frees_the_task(
     assert int(pid) != os.getpid()
     assert address in client.scheduler_info()["workers"]
 
-    async def until_released() -> None:
-        while scheduler_tasks_named(client, "closes_on_quit"):
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(until_released(), WAIT)
+    await asyncio.wait_for(until_released(client, "closes_on_quit"), WAIT)
 
 
 async def test_abort_requested_is_seen_by_the_generator(client: Any) -> None:
@@ -410,10 +399,3 @@ def threadworker_state_left(dask_scheduler: Any) -> list[str]:
 def tasks_running(dask_worker: Any) -> list[str]:
     """The keys of the tasks the dask worker's threads are running now."""
     return [str(key) for key in dask_worker.active_threads.values()]
-
-
-def scheduler_tasks_named(client: Any, prefix: str) -> list[str]:
-    def keys(dask_scheduler: Any) -> list[str]:
-        return [str(key) for key in dask_scheduler.tasks]
-
-    return [key for key in client.run_on_scheduler(keys) if key.startswith(prefix)]
