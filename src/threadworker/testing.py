@@ -102,13 +102,12 @@ def no_worker_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     running = [w for scope in _open_scopes() for w in scope.active_workers()]
     for worker in running:
         worker._thread_done.wait(max(0.0, deadline - time.monotonic()))
+    # A pooled process's courier and sender threads live as long as it does.
     pooled_threads = {t for scope in _open_scopes() for t in _pooled_threads(scope)}
     for thread in _worker_threads():
         if thread not in threads_before and thread not in pooled_threads:
             thread.join(max(0.0, deadline - time.monotonic()))
     pooled = {id(p) for scope in _open_scopes() for p in _pooled_processes(scope)}
-    # A pooled process's courier and sender threads live as long as it does.
-    pooled_threads = {t for scope in _open_scopes() for t in _pooled_threads(scope)}
     for process in _worker_processes():
         if process not in processes_before and id(process) not in pooled:
             process.join(max(0.0, deadline - time.monotonic()))
