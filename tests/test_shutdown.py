@@ -505,3 +505,42 @@ def interrupt_twice(program: subprocess.Popen[str]) -> None:
                 except OSError:
                     pass
         program.wait(LIMIT)
+
+
+NO_THREAD_AT_EXIT = """
+import asyncio, sys, threading
+sys.path.insert(0, {tests!r})
+import process_jobs as jobs
+from threadworker import _scope, create_worker
+
+start = threading.Thread.start
+
+def refuse_senders(thread):
+    if thread.name.endswith("-sender"):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+    start(thread)
+
+processes = []
+
+async def main():
+    assert await create_worker(jobs.add, 1, 2, _executor="process") == 3
+    processes.extend(_scope.current_scope()._process_pool.processes())
+    threading.Thread.start = refuse_senders
+
+if __name__ == "__main__":
+    asyncio.run(main())  # the loop's close ends the pool
+    print("exit codes", [p.exitcode for p in processes], flush=True)
+"""
+
+
+def test_a_process_is_told_to_exit_even_when_no_thread_can_start(tmp_path: Path) -> None:
+    # From Python 3.12 no thread starts once the interpreter shuts down, and a
+    # Qt home ends its pool then: the courier's sender thread could not start,
+    # the process was never told to exit, and the program hung at its exit.
+    script = tmp_path / "main.py"  # a file: worker processes import the main module
+    script.write_text(NO_THREAD_AT_EXIT.format(tests=str(Path(__file__).parent)))
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=LIMIT
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exit codes [0]" in result.stdout, result.stdout + result.stderr  # exited, not killed

@@ -89,20 +89,34 @@ class _WorkerProcess:
             if self._sender_stopped:
                 return  # the process has ended: nobody would read it
             if self._sender is None:
-                self._sender = threading.Thread(
+                sender = threading.Thread(
                     target=self._send_queued, name=f"{self.thread.name}-sender", daemon=True
                 )
-                self._sender.start()
-        self._outgoing.put(message)
+                try:
+                    sender.start()
+                except RuntimeError:
+                    # The interpreter is shutting down (3.12+ starts no thread then),
+                    # and an exiting home tells its processes to exit: send it here.
+                    pass
+                else:
+                    self._sender = sender
+            inline = self._sender is None
+        if inline:
+            self._send_now(message)
+        else:
+            self._outgoing.put(message)
 
     def _send_queued(self) -> None:
         while (message := self._outgoing.get()) is not None:
-            with self._send_lock:
-                assert self._conn is not None
-                try:
-                    self._conn.send(message)
-                except OSError:
-                    pass  # it died; its courier reports that to the job
+            self._send_now(message)
+
+    def _send_now(self, message: tuple[str, int, Any]) -> None:
+        with self._send_lock:
+            assert self._conn is not None
+            try:
+                self._conn.send(message)
+            except OSError:
+                pass  # it died; its courier reports that to the job
 
     def _stop_sender(self) -> None:
         """Let the queued messages go, unless the process no longer reads them."""
